@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ensureBootstrapToken, TokenVerifier } from './auth/tokens.js';
+import type { Config } from './config.js';
+import { createGraphQL } from './graphql/yoga.js';
+import { health, ready } from './http/health.js';
+import { sendError } from './http/respond.js';
+import { createLogger, type Logger } from './logger.js';
+import { OpenHandsClient } from './openhands/client.js';
+import { Poller } from './runs/poller.js';
+import { RunService } from './runs/service.js';
+import { RunStore } from './runs/store.js';
+import { type Database, openDatabase } from './storage/database.js';
+
+export const VERSION: string = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).version;
+
+export interface AppOptions {
+  log?: Logger;
+  /** Identifies this instance in poller leases; random by default. */
+  instanceId?: string;
+  /** Base delay between OpenHands retries (tests shorten it). */
+  retryBaseMs?: number;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly database: Database;
+  readonly store: RunStore;
+  readonly runs: RunService;
+  readonly poller: Poller;
+  readonly openhands: OpenHandsClient;
+  readonly log: Logger;
+  /** A token created on this start because none was configured; print it once. */
+  readonly bootstrapToken: string | null;
+  start(port?: number, host?: string): Promise<{ url: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+/** Builds the whole service (database, poller, HTTP with GraphQL) without starting it. */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const instanceId = options.instanceId ?? `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  if (database.appliedMigrations.length) log.info({ migrations: database.appliedMigrations }, 'migrations applied');
+  const prisma = database.prisma;
+
+  const store = new RunStore(prisma);
+  const openhands = new OpenHandsClient({
+    baseUrl: config.openhands.baseUrl,
+    token: config.openhands.token,
+    apiVersion: config.openhands.apiVersion,
+    timeoutMs: config.openhands.requestTimeoutMs,
+    maxRetries: config.openhands.maxRetries,
+    maxRequestsPerSecond: config.openhands.maxRequestsPerSecond,
+    retryBaseMs: options.retryBaseMs,
+  });
+  const poller = new Poller(store, openhands, { owner: instanceId, ...config.poller }, log.child({ component: 'poller' }));
+  const runs = new RunService(store, { maxPageSize: config.maxPageSize, onWork: () => poller.wake() });
+  const tokens = new TokenVerifier(prisma, config.apiTokens, config.authDisabled);
+  const bootstrapToken = await ensureBootstrapToken(prisma, config.apiTokens, config.authDisabled);
+  const yoga = createGraphQL({ prisma, services: { runs }, tokens, log });
+
+  let accepting = false;
+  const startedAt = Date.now();
+  const healthDeps = { prisma, openhands, version: VERSION, startedAt, isReady: () => accepting };
+
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const handle = async () => {
+      if (path === '/graphql') return yoga(req, res);
+      if (path === '/health' && req.method === 'GET') return health(healthDeps, req, res);
+      if (path === '/ready' && req.method === 'GET') return ready(healthDeps, req, res);
+      sendError(res, 404, 'NOT_FOUND', `No route for ${req.method} ${path}`);
+    };
+    handle().catch((error) => {
+      log.error({ err: error, path }, 'request failed');
+      if (!res.headersSent) sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+      else res.destroy();
+    });
+  });
+
+  let stopped = false;
+  return {
+    config,
+    database,
+    store,
+    runs,
+    poller,
+    openhands,
+    log,
+    bootstrapToken,
+    async start(port = config.port, host = config.host) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      if (config.poller.enabled) poller.start();
+      accepting = true;
+      const address = server.address() as AddressInfo;
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+      return { url: `http://${shownHost}:${address.port}`, port: address.port };
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      accepting = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await poller.stop();
+      const force = setTimeout(() => server.closeAllConnections(), 5000);
+      await closed;
+      clearTimeout(force);
+      await database.close();
+    },
+  };
+}

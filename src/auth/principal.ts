@@ -1,0 +1,13 @@
+/** Who is calling: a client token, possibly limited to some projects. */
+export interface Principal {
+  /** Token name for logs ("env:1", "bootstrap", …); never the token itself. */
+  name: string;
+  /** Projects this token may touch; null means all. */
+  projects: string[] | null;
+}
+
+export const SYSTEM: Principal = { name: 'system', projects: null };
+
+export function canAccessProject(principal: Principal, projectId: string): boolean {
+  return principal.projects === null || principal.projects.includes(projectId);
+}

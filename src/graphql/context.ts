@@ -1,0 +1,16 @@
+import type { Principal } from '../auth/principal.js';
+import type { Logger } from '../logger.js';
+import type { Db } from '../storage/database.js';
+import type { RunService } from '../runs/service.js';
+
+export interface Services {
+  runs: RunService;
+}
+
+/** What every resolver gets: storage for Pothos' Prisma plugin, the services, and the caller. */
+export interface GraphQLContext {
+  prisma: Db;
+  services: Services;
+  principal: Principal;
+  log: Logger;
+}

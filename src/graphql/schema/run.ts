@@ -1,0 +1,172 @@
+import type { Page } from '../../runs/service.js';
+import type { Run } from '../../runs/store.js';
+import type { GitProvider } from '../../runs/validation.js';
+import { builder } from '../builder.js';
+import { GitProviderEnum, RunStatusEnum } from './enums.js';
+import { RunEventType } from './run-event.js';
+
+const RunErrorType = builder.objectRef<{ code: string; message: string; retryable: boolean }>('RunError').implement({
+  fields: (t) => ({
+    code: t.exposeString('code', { description: 'Stable machine-readable reason, e.g. SANDBOX_START_FAILED, STALLED.' }),
+    message: t.exposeString('message'),
+    retryable: t.exposeBoolean('retryable', { description: 'Whether starting the same run again may succeed.' }),
+  }),
+});
+
+const PullRequestType = builder.objectRef<Run>('PullRequest').implement({
+  fields: (t) => ({
+    provider: t.string({ resolve: (run) => run.prProvider ?? 'GITHUB' }),
+    url: t.string({ resolve: (run) => run.prUrl! }),
+    number: t.int({ nullable: true, resolve: (run) => run.prNumber }),
+    state: t.string({ description: 'OPEN, MERGED or CLOSED', resolve: (run) => run.prState ?? 'OPEN' }),
+    headBranch: t.string({ nullable: true, resolve: (run) => run.prHeadBranch }),
+    headSha: t.string({ nullable: true, resolve: (run) => run.prHeadSha }),
+  }),
+});
+
+const OpenHandsStateType = builder.objectRef<Run>('OpenHandsState').implement({
+  description: 'The raw upstream values, as OpenHands reported them.',
+  fields: (t) => ({
+    apiVersion: t.string({ nullable: true, description: 'v1 or v0', resolve: (run) => run.apiVersion }),
+    startTaskId: t.string({ nullable: true, resolve: (run) => run.startTaskId }),
+    conversationId: t.string({ nullable: true, resolve: (run) => run.conversationId }),
+    sandboxId: t.string({ nullable: true, resolve: (run) => run.sandboxId }),
+    status: t.string({
+      nullable: true,
+      description: 'Last upstream state, e.g. "sandbox:RUNNING execution:running" (V1) or "status:RUNNING runtime:STATUS$READY agent:running" (V0).',
+      resolve: (run) => run.upstreamStatus,
+    }),
+    statuses: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The same state as an object, e.g. {"sandbox":"RUNNING","execution":"running"}.',
+      resolve: (run) =>
+        run.upstreamStatus
+          ? Object.fromEntries(run.upstreamStatus.split(' ').map((pair) => pair.split(/:(.*)/s, 2)))
+          : null,
+    }),
+    agentSteps: t.int({ resolve: (run) => run.upstreamEventCount }),
+  }),
+});
+
+export const RunType = builder.prismaObject('Run', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    projectId: t.exposeString('projectId'),
+    compiledPrompt: t.exposeString('compiledPrompt'),
+    repository: t.exposeString('repository', { nullable: true }),
+    branch: t.exposeString('branch', { nullable: true }),
+    gitProvider: t.field({
+      type: GitProviderEnum,
+      nullable: true,
+      resolve: (run) => run.gitProvider as GitProvider | null,
+    }),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
+    idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
+    status: t.expose('status', { type: RunStatusEnum }),
+    percent: t.exposeInt('percent', { description: '0–100; never decreases; 100 only when COMPLETED.' }),
+    phase: t.exposeString('phase', { description: 'Human-readable current step.' }),
+    conversationId: t.exposeString('conversationId', { nullable: true }),
+    openhands: t.field({ type: OpenHandsStateType, resolve: (run) => run }),
+    error: t.field({
+      type: RunErrorType,
+      nullable: true,
+      resolve: (run) =>
+        run.errorCode
+          ? { code: run.errorCode, message: run.errorMessage ?? run.errorCode, retryable: run.errorRetryable ?? false }
+          : null,
+    }),
+    pullRequest: t.field({ type: PullRequestType, nullable: true, resolve: (run) => (run.prUrl ? run : null) }),
+    events: t.connection(
+      {
+        type: RunEventType,
+        resolve: (run, args, ctx) => ctx.services.runs.events(run.id, { first: args.first, after: args.after }),
+      },
+      {
+        fields: (c) => ({
+          totalCount: c.int({ resolve: (page) => (page as unknown as Page<unknown>).totalCount() }),
+        }),
+      },
+    ),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  run: t.field({
+    type: RunType,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.runs.get(String(args.id), ctx.principal),
+  }),
+  runs: t.connection(
+    {
+      type: RunType,
+      description: 'Runs, newest first.',
+      args: {
+        projectId: t.arg.string(),
+        status: t.arg({ type: [RunStatusEnum] }),
+        repository: t.arg.string(),
+      },
+      resolve: (_root, args, ctx) =>
+        ctx.services.runs.list(
+          {
+            projectId: args.projectId,
+            status: args.status,
+            repository: args.repository,
+            first: args.first,
+            after: args.after,
+          },
+          ctx.principal,
+        ),
+    },
+    {
+      fields: (c) => ({
+        totalCount: c.int({ resolve: (page) => (page as unknown as Page<unknown>).totalCount() }),
+      }),
+    },
+  ),
+}));
+
+const StartRunInput = builder.inputType('StartRunInput', {
+  fields: (t) => ({
+    projectId: t.string({ required: true }),
+    compiledPrompt: t.string({ required: true }),
+    repository: t.string({ description: '"owner/repo", a GitLab group path, or the repository URL.' }),
+    branch: t.string({ description: 'Also accepted as metadata.branch.' }),
+    gitProvider: t.field({ type: GitProviderEnum }),
+    metadata: t.field({ type: 'JSON', description: 'Any JSON object; kept with the run.' }),
+    idempotencyKey: t.string({ description: 'Same key within a project → same run.' }),
+  }),
+});
+
+const StartRunPayload = builder.objectRef<{ run: Run; created: boolean }>('StartRunPayload').implement({
+  fields: (t) => ({
+    run: t.field({ type: RunType, resolve: (p) => p.run }),
+    created: t.exposeBoolean('created', {
+      description: 'False when an earlier run with the same idempotencyKey was returned.',
+    }),
+  }),
+});
+
+const CancelRunPayload = builder.objectRef<{ run: Run }>('CancelRunPayload').implement({
+  fields: (t) => ({ run: t.field({ type: RunType, resolve: (p) => p.run }) }),
+});
+
+builder.mutationFields((t) => ({
+  startRun: t.field({
+    type: StartRunPayload,
+    description: 'Queues a run and returns at once (status QUEUED); OpenHands is called in the background.',
+    args: { input: t.arg({ type: StartRunInput, required: true }) },
+    resolve: (_root, { input }, ctx) => ctx.services.runs.start(input, ctx.principal),
+  }),
+  cancelRun: t.field({
+    type: CancelRunPayload,
+    description: 'Ends the run CANCELLED and stops its OpenHands conversation. Cancelling twice is harmless.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => ({ run: await ctx.services.runs.cancel(String(args.id), ctx.principal) }),
+  }),
+}));

@@ -1,0 +1,43 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OpenHandsClient } from '../openhands/client.js';
+import type { Db } from '../storage/database.js';
+import { sendJson } from './respond.js';
+
+export interface HealthDeps {
+  prisma: Db;
+  openhands: OpenHandsClient;
+  version: string;
+  startedAt: number;
+  isReady: () => boolean;
+}
+
+async function databaseReachable(prisma: Db): Promise<boolean> {
+  try {
+    await Promise.race([
+      prisma.$queryRaw`SELECT 1`,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** GET /health: 200 while the service works (OpenHands down = degraded), 503 without a database. */
+export async function health(deps: HealthDeps, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const [database, openhands] = await Promise.all([databaseReachable(deps.prisma), deps.openhands.alive()]);
+  const status = !database ? 'unavailable' : openhands ? 'ok' : 'degraded';
+  sendJson(res, database ? 200 : 503, {
+    status,
+    database: database ? 'ok' : 'unreachable',
+    openhands: openhands ? 'ok' : 'unreachable',
+    version: deps.version,
+    uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+  });
+}
+
+/** GET /ready: 503 until migrations are applied and again during shutdown. */
+export function ready(deps: HealthDeps, _req: IncomingMessage, res: ServerResponse): void {
+  const isReady = deps.isReady();
+  sendJson(res, isReady ? 200 : 503, { ready: isReady });
+}

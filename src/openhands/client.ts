@@ -1,0 +1,74 @@
+import { RequestBudget } from './budget.js';
+import type { OpenHandsDriver } from './driver.js';
+import { OpenHandsHttp, UpstreamError } from './http.js';
+import type { ApiVersion } from './types.js';
+import { V0Driver } from './v0.js';
+import { V1Driver } from './v1.js';
+
+export interface OpenHandsClientOptions {
+  baseUrl: string;
+  token?: string;
+  apiVersion: 'auto' | ApiVersion;
+  timeoutMs: number;
+  maxRetries: number;
+  maxRequestsPerSecond: number;
+  retryBaseMs?: number;
+  onRequest?: ConstructorParameters<typeof OpenHandsHttp>[0]['onRequest'];
+}
+
+/** Entry point to OpenHands: picks the API generation (configured or detected) and its driver. */
+export class OpenHandsClient {
+  readonly http: OpenHandsHttp;
+  readonly budget: RequestBudget;
+  private readonly drivers: Record<ApiVersion, OpenHandsDriver>;
+  private detected: ApiVersion | undefined;
+
+  constructor(private readonly options: OpenHandsClientOptions) {
+    this.budget = new RequestBudget(options.maxRequestsPerSecond);
+    this.http = new OpenHandsHttp({
+      baseUrl: options.baseUrl,
+      token: options.token,
+      timeoutMs: options.timeoutMs,
+      maxRetries: options.maxRetries,
+      budget: this.budget,
+      retryBaseMs: options.retryBaseMs,
+      onRequest: options.onRequest,
+    });
+    this.drivers = { v1: new V1Driver(this.http), v0: new V0Driver(this.http) };
+  }
+
+  driver(version: ApiVersion): OpenHandsDriver {
+    return this.drivers[version];
+  }
+
+  /** The generation to start new runs on. `auto` probes V1 first and remembers the answer. */
+  async versionForNewRuns(): Promise<ApiVersion> {
+    if (this.options.apiVersion !== 'auto') return this.options.apiVersion;
+    if (this.detected) return this.detected;
+    const response = await this.http.request({
+      method: 'GET',
+      path: '/api/v1/app-conversations/search',
+      query: { limit: 1 },
+      route: 'GET /api/v1/app-conversations/search',
+      idempotent: true,
+    });
+    if (response.status === 404) this.detected = 'v0';
+    else if (response.status < 300) this.detected = 'v1';
+    else if (response.status === 401 || response.status === 403) {
+      throw new UpstreamError('http', 'OpenHands refused the token while detecting its API version', response.status);
+    } else {
+      throw new UpstreamError('http', `OpenHands answered HTTP ${response.status} while detecting its API version`, response.status);
+    }
+    return this.detected;
+  }
+
+  /** GET /alive: whether the server answers at all. */
+  async alive(): Promise<boolean> {
+    try {
+      const response = await this.http.request({ method: 'GET', path: '/alive', route: 'GET /alive', idempotent: true });
+      return response.status === 200;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,258 @@
+import { activityPhase, fromV1Conversation, fromV1StartTask, missing, type Observation } from '../runs/progress.js';
+import { findPullRequests } from '../runs/pull-requests.js';
+import { gitProviderParam, type OpenHandsDriver, type Snapshot, type StartResult, type UpstreamRun } from './driver.js';
+import { type OpenHandsHttp, UpstreamError, shortDetail } from './http.js';
+import type { V1Conversation, V1Event, V1StartTask } from './types.js';
+
+/** Batch reads take fewer than 100 ids. */
+const BATCH = 99;
+const EVENT_PAGE = 100;
+const MAX_EVENT_PAGES_PER_POLL = 10;
+
+interface Cursor {
+  /** Page last read to its end (null = first page), and how many of its items were handled. */
+  page: string | null;
+  seen: number;
+  /** 1.x servers use /conversation/{id}/events/search, 0.62 servers /events/search. */
+  legacySearch?: boolean;
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function expectOk(response: { status: number; body: unknown }, route: string): unknown {
+  if (response.status >= 200 && response.status < 300) return response.body;
+  throw new UpstreamError('http', `OpenHands answered HTTP ${response.status} on ${route}`, response.status, shortDetail(response.body));
+}
+
+export class V1Driver implements OpenHandsDriver {
+  readonly version = 'v1' as const;
+
+  constructor(private readonly http: OpenHandsHttp) {}
+
+  async start(run: UpstreamRun): Promise<StartResult> {
+    const route = 'POST /api/v1/app-conversations';
+    const response = await this.http.request({
+      method: 'POST',
+      path: '/api/v1/app-conversations',
+      route,
+      idempotent: false,
+      body: {
+        initial_message: { role: 'user', content: [{ type: 'text', text: run.compiledPrompt }] },
+        selected_repository: run.repository,
+        selected_branch: run.branch,
+        git_provider: gitProviderParam(run.gitProvider, run.repository),
+        title: `Run ${run.id}`,
+      },
+    });
+    const task = expectOk(response, route) as V1StartTask;
+    if (!task || typeof task.id !== 'string') throw new UpstreamError('protocol', `OpenHands sent no start task on ${route}`);
+    return {
+      startTaskId: task.id,
+      conversationId: task.app_conversation_id ?? undefined,
+      observation: fromV1StartTask(task),
+    };
+  }
+
+  async poll(runs: UpstreamRun[]): Promise<Map<string, Snapshot | Error>> {
+    const results = new Map<string, Snapshot | Error>();
+    const starting = runs.filter((r) => !r.conversationId && r.startTaskId);
+    const running = runs.filter((r) => r.conversationId);
+    for (const run of runs) {
+      if (!run.conversationId && !run.startTaskId) results.set(run.id, new Error('run has no upstream task'));
+    }
+    for (const group of chunk(starting, BATCH)) await this.pollTasks(group, results);
+    for (const group of chunk(running, BATCH)) await this.pollConversations(group, results);
+    return results;
+  }
+
+  async stop(run: UpstreamRun): Promise<boolean> {
+    let sandboxId = run.sandboxId;
+    if (!sandboxId && run.conversationId) {
+      const [conversation] = await this.readConversations([run.conversationId]);
+      sandboxId = conversation?.sandbox_id ?? null;
+      if (!conversation) return true; // gone upstream: nothing left to stop
+    }
+    if (!sandboxId && run.startTaskId) {
+      const [task] = await this.readTasks([run.startTaskId]);
+      if (!task || task.status === 'ERROR') return true;
+      sandboxId = task.sandbox_id ?? null;
+    }
+    if (!sandboxId) return false;
+    const route = 'POST /api/v1/sandboxes/{id}/pause';
+    const response = await this.http.request({
+      method: 'POST',
+      path: `/api/v1/sandboxes/${encodeURIComponent(sandboxId)}/pause`,
+      route,
+      idempotent: true,
+    });
+    if (response.status === 404) return true;
+    expectOk(response, route);
+    return true;
+  }
+
+  private async readTasks(ids: string[]): Promise<Array<V1StartTask | null>> {
+    const route = 'GET /api/v1/app-conversations/start-tasks';
+    const response = await this.http.request({
+      method: 'GET',
+      path: '/api/v1/app-conversations/start-tasks',
+      query: { ids },
+      route,
+      idempotent: true,
+    });
+    const body = expectOk(response, route);
+    if (!Array.isArray(body)) throw new UpstreamError('protocol', `OpenHands sent no list on ${route}`);
+    return body as Array<V1StartTask | null>;
+  }
+
+  private async readConversations(ids: string[]): Promise<Array<V1Conversation | null>> {
+    const route = 'GET /api/v1/app-conversations';
+    const response = await this.http.request({
+      method: 'GET',
+      path: '/api/v1/app-conversations',
+      query: { ids },
+      route,
+      idempotent: true,
+    });
+    const body = expectOk(response, route);
+    if (!Array.isArray(body)) throw new UpstreamError('protocol', `OpenHands sent no list on ${route}`);
+    return body as Array<V1Conversation | null>;
+  }
+
+  private async pollTasks(runs: UpstreamRun[], results: Map<string, Snapshot | Error>): Promise<void> {
+    let tasks: Array<V1StartTask | null>;
+    try {
+      tasks = await this.readTasks(runs.map((r) => r.startTaskId!));
+    } catch (error) {
+      for (const run of runs) results.set(run.id, error as Error);
+      return;
+    }
+    runs.forEach((run, i) => {
+      const task = tasks[i] ?? null;
+      const observation: Observation = task
+        ? fromV1StartTask(task)
+        : missing('task:null', 'START_TASK_MISSING', 'OpenHands no longer knows the start task');
+      results.set(run.id, {
+        observation,
+        startTaskId: run.startTaskId!,
+        conversationId: task?.app_conversation_id ?? undefined,
+        sandboxId: task?.sandbox_id ?? undefined,
+        agentSteps: run.upstreamEventCount,
+        newEvents: 0,
+        pullRequests: [],
+      });
+    });
+  }
+
+  private async pollConversations(runs: UpstreamRun[], results: Map<string, Snapshot | Error>): Promise<void> {
+    let conversations: Array<V1Conversation | null>;
+    try {
+      conversations = await this.readConversations(runs.map((r) => r.conversationId!));
+    } catch (error) {
+      for (const run of runs) results.set(run.id, error as Error);
+      return;
+    }
+    for (const [i, run] of runs.entries()) {
+      const conversation = conversations[i] ?? null;
+      if (!conversation) {
+        results.set(run.id, {
+          observation: missing('conversation:null', 'CONVERSATION_NOT_FOUND', 'OpenHands no longer knows the conversation'),
+          agentSteps: run.upstreamEventCount,
+          newEvents: 0,
+          pullRequests: [],
+        });
+        continue;
+      }
+      try {
+        results.set(run.id, await this.readEvents(run, conversation));
+      } catch (error) {
+        results.set(run.id, error as Error);
+      }
+    }
+  }
+
+  private async readEvents(run: UpstreamRun, conversation: V1Conversation): Promise<Snapshot> {
+    const cursor: Cursor = run.eventCursor ? JSON.parse(run.eventCursor) : { page: null, seen: 0 };
+    let agentSteps = run.upstreamEventCount;
+    let newEvents = 0;
+    let activity: string | undefined;
+    let finalMessage: string | undefined;
+    const texts: string[] = [];
+    for (let pages = 0; pages < MAX_EVENT_PAGES_PER_POLL; pages++) {
+      const page = await this.eventPage(run.conversationId!, cursor);
+      const fresh = page.items.slice(cursor.seen);
+      for (const event of fresh) {
+        newEvents++;
+        if (event.source === 'user') continue; // the prompt may quote other PRs
+        texts.push(JSON.stringify(event));
+        if (event.kind === 'ActionEvent') {
+          agentSteps++;
+          activity = activityPhase(event.tool_name ?? event.action?.kind) ?? activity;
+          if (event.tool_name === 'finish' || event.action?.kind === 'FinishAction') {
+            finalMessage = typeof event.action?.message === 'string' ? event.action.message : finalMessage;
+          }
+        } else if (event.kind === 'MessageEvent' && event.source === 'agent') {
+          const text = messageText(event);
+          if (text) finalMessage = text;
+        }
+      }
+      if (page.next) {
+        cursor.page = page.next;
+        cursor.seen = 0;
+      } else {
+        cursor.seen = page.items.length;
+        break;
+      }
+    }
+    const pullRequests = findPullRequests(texts.join('\n'));
+    return {
+      observation: fromV1Conversation(conversation, agentSteps),
+      conversationId: conversation.id,
+      sandboxId: conversation.sandbox_id ?? undefined,
+      eventCursor: JSON.stringify(cursor),
+      agentSteps,
+      newEvents,
+      pullRequests,
+      finalMessage,
+      activity,
+    };
+  }
+
+  private async eventPage(conversationId: string, cursor: Cursor): Promise<{ items: V1Event[]; next: string | null }> {
+    const query = { sort_order: 'TIMESTAMP', limit: EVENT_PAGE, page_id: cursor.page ?? undefined };
+    const id = encodeURIComponent(conversationId);
+    const current = {
+      method: 'GET' as const,
+      path: `/api/v1/conversation/${id}/events/search`,
+      route: 'GET /api/v1/conversation/{id}/events/search',
+      query,
+      idempotent: true,
+    };
+    const legacy = {
+      method: 'GET' as const,
+      path: '/api/v1/events/search',
+      route: 'GET /api/v1/events/search',
+      query: { ...query, conversation_id__eq: conversationId },
+      idempotent: true,
+    };
+    let spec = cursor.legacySearch ? legacy : current;
+    let response = await this.http.request(spec);
+    if (response.status === 404 && !cursor.legacySearch) {
+      // OpenHands 0.62 only has the global search route.
+      spec = legacy;
+      response = await this.http.request(spec);
+      if (response.status < 300) cursor.legacySearch = true;
+    }
+    const body = expectOk(response, spec.route) as { items?: V1Event[]; next_page_id?: string | null };
+    return { items: Array.isArray(body?.items) ? body.items : [], next: body?.next_page_id ?? null };
+  }
+}
+
+function messageText(event: V1Event): string | undefined {
+  const message = event.llm_message as { content?: Array<{ type?: string; text?: string }> } | undefined;
+  const text = message?.content?.find((c) => c.type === 'text')?.text;
+  return typeof text === 'string' ? text : undefined;
+}

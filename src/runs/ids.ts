@@ -1,0 +1,19 @@
+import { randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/** `run_` + 10 chars of time + 16 random chars (Crockford base32): unique and roughly time-ordered. */
+export function newRunId(now = Date.now()): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const random = [...randomBytes(16)].map((b) => ALPHABET[b % 32]).join('');
+  return `run_${time}${random}`;
+}
+
+export function looksLikeRunId(id: string): boolean {
+  return /^run_[0-9a-hjkmnp-tv-z]{26}$/.test(id);
+}

@@ -1,0 +1,203 @@
+import { canAccessProject, type Principal } from '../auth/principal.js';
+import { AppError, badInput, notFound } from '../errors.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { newRunId } from './ids.js';
+import { QUEUED_PHASE } from './progress.js';
+import { isFinal, RUN_STATUSES, type RunStatus } from './status.js';
+import type { Run, RunEvent, RunStore } from './store.js';
+import { type StartRunInput, validateStartRun } from './validation.js';
+
+export interface Page<T> {
+  edges: Array<{ cursor: string; node: T }>;
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: () => Promise<number>;
+}
+
+export interface ListRunsFilter {
+  projectId?: string | null;
+  status?: RunStatus[] | null;
+  repository?: string | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+type RunCursor = { c: string; i: string };
+const isRunCursor = (v: unknown): v is RunCursor =>
+  typeof v === 'object' && v !== null && typeof (v as RunCursor).c === 'string' && typeof (v as RunCursor).i === 'string';
+const isSeqCursor = (v: unknown): v is { s: number } =>
+  typeof v === 'object' && v !== null && Number.isInteger((v as { s: number }).s);
+
+export interface RunServiceOptions {
+  maxPageSize: number;
+  /** Told when there is new work for the poller (a queued run, a cancel to send upstream). */
+  onWork?: () => void;
+}
+
+/** Run use cases, shared by every API (GraphQL today). Resolvers stay thin and call these. */
+export class RunService {
+  constructor(
+    private readonly store: RunStore,
+    private readonly options: RunServiceOptions,
+  ) {}
+
+  private get prisma() {
+    return this.store.prisma;
+  }
+
+  async start(input: StartRunInput, principal: Principal): Promise<{ run: Run; created: boolean }> {
+    const valid = validateStartRun(input);
+    if (!canAccessProject(principal, valid.projectId)) {
+      throw new AppError('FORBIDDEN', `This token may not start runs in project ${JSON.stringify(valid.projectId)}`);
+    }
+    if (valid.idempotencyKey) {
+      const existing = await this.findByIdempotencyKey(valid.projectId, valid.idempotencyKey);
+      if (existing) return { run: existing, created: false };
+    }
+    const now = new Date();
+    const id = newRunId(now.getTime());
+    try {
+      const run = await this.prisma.run.create({
+        data: {
+          id,
+          projectId: valid.projectId,
+          compiledPrompt: valid.compiledPrompt,
+          repository: valid.repository,
+          branch: valid.branch,
+          gitProvider: valid.gitProvider,
+          metadata: (valid.metadata ?? Prisma.DbNull) as Prisma.InputJsonValue,
+          idempotencyKey: valid.idempotencyKey,
+          status: 'QUEUED',
+          percent: 0,
+          phase: QUEUED_PHASE,
+          createdAt: now,
+          nextPollAt: now,
+          lastSeq: 1,
+          events: {
+            create: { seq: 1, type: 'CREATED', status: 'QUEUED', percent: 0, phase: QUEUED_PHASE, at: now },
+          },
+        },
+        include: { events: true },
+      });
+      const { events, ...created } = run;
+      this.store.emit({ run: created, events });
+      this.options.onWork?.();
+      return { run: created, created: true };
+    } catch (error) {
+      // Two requests with one idempotency key raced: the unique index let one win.
+      if (valid.idempotencyKey && (error as { code?: string }).code === 'P2002') {
+        const existing = await this.findByIdempotencyKey(valid.projectId, valid.idempotencyKey);
+        if (existing) return { run: existing, created: false };
+      }
+      throw error;
+    }
+  }
+
+  private findByIdempotencyKey(projectId: string, idempotencyKey: string): Promise<Run | null> {
+    return this.prisma.run.findUnique({ where: { projectId_idempotencyKey: { projectId, idempotencyKey } } });
+  }
+
+  /** Ends the run CANCELLED; the poller stops the upstream conversation (and retries until it is). */
+  async cancel(id: string, principal: Principal, reason = 'Cancelled by client'): Promise<Run> {
+    await this.require(id, principal);
+    const result = await this.store.transition(id, (run) => {
+      if (run.status === 'CANCELLED') return null;
+      if (isFinal(run.status)) {
+        throw new AppError('CONFLICT', `Run ${id} already ended ${run.status} and cannot be cancelled`, {
+          status: run.status,
+        });
+      }
+      const upstream = Boolean(run.conversationId || run.startTaskId);
+      return {
+        status: 'CANCELLED',
+        phase: 'Cancelled',
+        event: { type: 'STATUS_CHANGED', message: reason },
+        set: { stopPending: upstream, nextPollAt: new Date() },
+      };
+    });
+    if (!result) throw notFound('Run', id);
+    if (result.run.stopPending) this.options.onWork?.();
+    return result.run;
+  }
+
+  async get(id: string, principal: Principal): Promise<Run | null> {
+    const run = await this.prisma.run.findUnique({ where: { id } });
+    // A run in a project the token may not see reads as absent: no existence leak.
+    return run && canAccessProject(principal, run.projectId) ? run : null;
+  }
+
+  async require(id: string, principal: Principal): Promise<Run> {
+    const run = await this.get(id, principal);
+    if (!run) throw notFound('Run', id);
+    return run;
+  }
+
+  async list(filter: ListRunsFilter, principal: Principal): Promise<Page<Run>> {
+    const first = this.pageSize(filter.first);
+    const where: Prisma.RunWhereInput = {};
+    if (filter.projectId != null) {
+      if (!canAccessProject(principal, filter.projectId)) return emptyPage();
+      where.projectId = filter.projectId;
+    } else if (principal.projects !== null) {
+      where.projectId = { in: principal.projects };
+    }
+    if (filter.status?.length) {
+      for (const s of filter.status) {
+        if (!(RUN_STATUSES as readonly string[]).includes(s)) throw badInput('status', `unknown status ${s}`);
+      }
+      where.status = { in: filter.status };
+    }
+    if (filter.repository != null) where.repository = filter.repository;
+    const page: Prisma.RunWhereInput = { ...where };
+    if (filter.after) {
+      const c = decodeCursor('after', filter.after, isRunCursor);
+      const at = new Date(c.c);
+      page.OR = [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: c.i } }];
+    }
+    const rows = await this.prisma.run.findMany({
+      where: page,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: first + 1,
+    });
+    const nodes = rows.slice(0, first);
+    const edges = nodes.map((node) => ({ cursor: encodeCursor({ c: node.createdAt.toISOString(), i: node.id }), node }));
+    return {
+      edges,
+      pageInfo: pageInfo(edges, rows.length > first, Boolean(filter.after)),
+      totalCount: () => this.prisma.run.count({ where }),
+    };
+  }
+
+  async events(runId: string, args: { first?: number | null; after?: string | null }): Promise<Page<RunEvent>> {
+    const first = this.pageSize(args.first);
+    const after = args.after ? decodeCursor('after', args.after, isSeqCursor).s : 0;
+    const rows = await this.prisma.runEvent.findMany({
+      where: { runId, seq: { gt: after } },
+      orderBy: { seq: 'asc' },
+      take: first + 1,
+    });
+    const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor({ s: node.seq }), node }));
+    return {
+      edges,
+      pageInfo: pageInfo(edges, rows.length > first, after > 0),
+      totalCount: () => this.prisma.runEvent.count({ where: { runId } }),
+    };
+  }
+
+  private pageSize(first: number | null | undefined): number {
+    if (first == null) return Math.min(20, this.options.maxPageSize);
+    if (!Number.isInteger(first) || first < 1) throw badInput('first', 'first must be a positive integer');
+    if (first > this.options.maxPageSize) {
+      throw badInput('first', `first must be at most ${this.options.maxPageSize}`);
+    }
+    return first;
+  }
+}
+
+function pageInfo(edges: Array<{ cursor: string }>, hasNextPage: boolean, hasPreviousPage: boolean): Page<unknown>['pageInfo'] {
+  return { hasNextPage, hasPreviousPage, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null };
+}
+
+function emptyPage<T>(): Page<T> {
+  return { edges: [], pageInfo: pageInfo([], false, false), totalCount: async () => 0 };
+}

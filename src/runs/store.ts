@@ -1,0 +1,121 @@
+import { Prisma, type PrismaClient, type Run, type RunEvent } from '../generated/prisma/client.js';
+import { isFinal, type RunStatus } from './status.js';
+
+export type { Run, RunEvent };
+
+/** A change to one run, decided by looking at its current (locked) row. */
+export interface RunChange {
+  status?: RunStatus;
+  percent?: number;
+  phase?: string;
+  error?: { code: string; message: string; retryable: boolean };
+  /** Other columns (upstream ids, cursors, scheduling). Never status/percent/phase/seq. */
+  set?: Omit<Prisma.RunUncheckedUpdateInput, 'status' | 'percent' | 'phase' | 'lastSeq' | 'id'>;
+  /** Records an event even when status, percent and phase stay the same. */
+  event?: { type: string; message?: string; data?: Prisma.InputJsonValue };
+}
+
+export type Transition = (run: Run) => RunChange | null;
+
+export interface TransitionResult {
+  run: Run;
+  events: RunEvent[];
+}
+
+export type EventListener = (result: TransitionResult) => void;
+
+/**
+ * The only writer of run state. Every change runs in a transaction on the locked row and appends to
+ * the run's event log in that same transaction, so the log and the row never disagree. The rules
+ * that must hold for every writer live here: a finished run never becomes active again, percent
+ * never decreases and is 100 only for COMPLETED.
+ */
+export class RunStore {
+  private readonly listeners = new Set<EventListener>();
+
+  constructor(readonly prisma: PrismaClient) {}
+
+  /** Called after commit with the run and the events appended. */
+  onEvents(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async transition(runId: string, decide: Transition): Promise<TransitionResult | null> {
+    const result = await this.prisma.$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Run" WHERE id = ${runId} FOR UPDATE`;
+      if (locked.length === 0) return null;
+      const current = await tx.run.findUniqueOrThrow({ where: { id: runId } });
+      const change = decide(current);
+      if (!change) return { run: current, events: [] };
+      const { data, event } = plan(current, change);
+      if (!event) {
+        const run = Object.keys(data).length ? await tx.run.update({ where: { id: runId }, data }) : current;
+        return { run, events: [] };
+      }
+      const seq = current.lastSeq + 1;
+      const run = await tx.run.update({ where: { id: runId }, data: { ...data, lastSeq: seq } });
+      const created = await tx.runEvent.create({
+        data: {
+          runId,
+          seq,
+          type: event.type,
+          status: run.status,
+          percent: run.percent,
+          phase: run.phase,
+          message: event.message ?? null,
+          data: event.data ?? Prisma.DbNull,
+        },
+      });
+      return { run, events: [created] };
+    });
+    if (result && result.events.length > 0) this.emit(result);
+    return result;
+  }
+
+  emit(result: TransitionResult): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(result);
+      } catch {
+        // A listener's failure must not undo or hide a committed change.
+      }
+    }
+  }
+}
+
+function plan(run: Run, change: RunChange): { data: Prisma.RunUncheckedUpdateInput; event?: RunChange['event'] } {
+  const data: Prisma.RunUncheckedUpdateInput = { ...(change.set ?? {}) };
+  const wasFinal = isFinal(run.status);
+  const now = new Date();
+  let status = run.status;
+  let percent = run.percent;
+  let phase = run.phase;
+  if (!wasFinal) {
+    status = change.status ?? run.status;
+    percent = status === 'COMPLETED' ? 100 : Math.min(99, Math.max(run.percent, change.percent ?? run.percent));
+    phase = change.phase ?? run.phase;
+    if (isFinal(status)) {
+      data.finishedAt = now;
+      if (status !== 'COMPLETED' && change.error) {
+        data.errorCode = change.error.code;
+        data.errorMessage = change.error.message;
+        data.errorRetryable = change.error.retryable;
+      }
+    }
+  } else if (change.phase && change.event) {
+    // Finished runs keep their status and percent, but may record later facts (a PR merged).
+    phase = change.phase;
+  }
+  const statusChanged = status !== run.status;
+  const moved = statusChanged || percent !== run.percent || phase !== run.phase;
+  if (statusChanged) data.status = status;
+  if (percent !== run.percent) data.percent = percent;
+  if (phase !== run.phase) data.phase = phase;
+  if (!moved && !change.event) return { data };
+  const event = change.event ?? {
+    type: statusChanged ? 'STATUS_CHANGED' : 'PROGRESS',
+    message: statusChanged ? `${run.status} → ${status}` : undefined,
+  };
+  return { data, event };
+}
