@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { createGraphQL } from './graphql/yoga.js';
 import { health, ready } from './http/health.js';
 import { sendError } from './http/respond.js';
+import { Router } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
 import { OpenHandsClient } from './openhands/client.js';
 import { Poller } from './runs/poller.js';
@@ -68,16 +69,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const startedAt = Date.now();
   const healthDeps = { prisma, openhands, version: VERSION, startedAt, isReady: () => accepting };
 
+  const router = new Router().add(
+    { method: '*', path: '/graphql', handler: (req, res) => yoga(req, res) },
+    { method: 'GET', path: '/health', handler: (req, res) => health(healthDeps, req, res) },
+    { method: 'GET', path: '/ready', handler: (req, res) => ready(healthDeps, req, res) },
+  );
+
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const handle = async () => {
-      if (path === '/graphql') return yoga(req, res);
-      if (path === '/health' && req.method === 'GET') return health(healthDeps, req, res);
-      if (path === '/ready' && req.method === 'GET') return ready(healthDeps, req, res);
-      sendError(res, 404, 'NOT_FOUND', `No route for ${req.method} ${path}`);
-    };
-    handle().catch((error) => {
-      log.error({ err: error, path }, 'request failed');
+    router.handle(req, res).catch((error) => {
+      log.error({ err: error, path: req.url?.split('?')[0] }, 'request failed');
       if (!res.headersSent) sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
       else res.destroy();
     });

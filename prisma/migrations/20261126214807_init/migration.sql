@@ -82,6 +82,22 @@ CREATE TABLE "ApiToken" (
     CONSTRAINT "ApiToken_pkey" PRIMARY KEY ("id")
 );
 
+-- CreateTable
+CREATE TABLE "WebhookDelivery" (
+    "id" TEXT NOT NULL,
+    "provider" TEXT NOT NULL,
+    "deliveryId" TEXT NOT NULL,
+    "event" TEXT NOT NULL,
+    "action" TEXT,
+    "runId" TEXT,
+    "outcome" TEXT NOT NULL,
+    "detail" TEXT,
+    "data" JSONB,
+    "receivedAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "WebhookDelivery_pkey" PRIMARY KEY ("id")
+);
+
 -- CreateIndex
 CREATE INDEX "Run_projectId_createdAt_id_idx" ON "Run"("projectId", "createdAt" DESC, "id" DESC);
 
@@ -102,6 +118,15 @@ CREATE UNIQUE INDEX "ApiToken_name_key" ON "ApiToken"("name");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "ApiToken_tokenHash_key" ON "ApiToken"("tokenHash");
+
+-- CreateIndex
+CREATE INDEX "WebhookDelivery_runId_idx" ON "WebhookDelivery"("runId");
+
+-- CreateIndex
+CREATE INDEX "WebhookDelivery_receivedAt_idx" ON "WebhookDelivery"("receivedAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "WebhookDelivery_provider_deliveryId_key" ON "WebhookDelivery"("provider", "deliveryId");
 
 -- AddForeignKey
 ALTER TABLE "RunEvent" ADD CONSTRAINT "RunEvent_runId_fkey" FOREIGN KEY ("runId") REFERENCES "Run"("id") ON DELETE CASCADE ON UPDATE CASCADE;

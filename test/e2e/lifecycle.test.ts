@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { GET_RUN, gql, START_RUN, waitForStatus } from '../support/graphql.js';
+import { type RunningService, startService } from '../support/service.js';
+
+for (const apiVersion of ['v1', 'v0'] as const) {
+  describe(`a run through OpenHands ${apiVersion}`, () => {
+    let db: TestDatabase;
+    let sim: Simulator;
+    let service: RunningService;
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      sim = await startSimulator({ apiVersion, stepMs: 40, rateLimit: false, maxConversations: 100 });
+      service = await startService(db.url, sim.url);
+    });
+    afterAll(async () => {
+      await service?.stop();
+      await sim?.stop();
+      await db?.drop();
+    });
+
+    it('goes from QUEUED to COMPLETED with the pull request attached', async () => {
+      const started = await gql(service.graphqlUrl, START_RUN, {
+        input: { projectId: 'p1', compiledPrompt: 'Fix the bug', repository: 'acme/widgets', metadata: { branch: 'main', ticket: 7 } },
+      });
+      expect(started.errors).toBeUndefined();
+      const run = started.data!.startRun.run;
+      expect(run.id).toMatch(/^run_/);
+      expect(run.status).toBe('QUEUED');
+      expect(run.percent).toBe(0);
+      expect(run.branch).toBe('main');
+      expect(run.gitProvider).toBe('GITHUB');
+
+      const done = await waitForStatus(service.graphqlUrl, run.id, ['COMPLETED', 'FAILED', 'TIMED_OUT']);
+      expect(done.status).toBe('COMPLETED');
+      expect(done.percent).toBe(100);
+      expect(done.openhands.apiVersion).toBe(apiVersion);
+      expect(done.conversationId).toBeTruthy();
+      expect(done.pullRequest).toMatchObject({ provider: 'GITHUB', state: 'OPEN' });
+      expect(done.pullRequest.url).toMatch(/^https:\/\/github\.com\/acme\/widgets\/pull\/\d+$/);
+      expect(done.finishedAt).toBeTruthy();
+
+      const events = done.events.edges.map((e: { node: { seq: number; status: string; percent: number } }) => e.node);
+      expect(events.map((e: { seq: number }) => e.seq)).toEqual(events.map((_: unknown, i: number) => i + 1));
+      const percents = events.map((e: { percent: number }) => e.percent);
+      expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+      const statuses = [...new Set(events.map((e: { status: string }) => e.status))];
+      expect(statuses[0]).toBe('QUEUED');
+      expect(statuses).toContain('STARTING');
+      expect(statuses.at(-1)).toBe('COMPLETED');
+      expect(events.filter((e: { percent: number }) => e.percent === 100).every((e: { status: string }) => e.status === 'COMPLETED')).toBe(true);
+    });
+
+    it('reads the same run back through run(id)', async () => {
+      const res = await gql(service.graphqlUrl, GET_RUN, { id: 'run_doesnotexist' });
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.run).toBeNull();
+    });
+  });
+}

@@ -1,0 +1,38 @@
+import { pino } from 'pino';
+import { type App, buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+
+export const TEST_TOKEN = 'test-token-0123456789';
+
+export interface RunningService {
+  app: App;
+  url: string;
+  graphqlUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the whole service on a free loopback port against `databaseUrl` and `openhandsUrl`. */
+export async function startService(
+  databaseUrl: string | undefined,
+  openhandsUrl: string,
+  env: Record<string, string> = {},
+  options: { instanceId?: string; dataDir?: string } = {},
+): Promise<RunningService> {
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: options.dataDir,
+    OPENHANDS_BASE_URL: openhandsUrl,
+    API_TOKENS: TEST_TOKEN,
+    POLL_INTERVAL_MS: '50',
+    LOG_LEVEL: 'silent',
+    UPSTREAM_ERROR_TOLERANCE_MS: '300',
+    ...env,
+  });
+  const app = await buildApp(config, {
+    instanceId: options.instanceId,
+    retryBaseMs: 20,
+    log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+  });
+  const { url } = await app.start(0, '127.0.0.1');
+  return { app, url, graphqlUrl: `${url}/graphql`, stop: () => app.stop() };
+}
