@@ -10,6 +10,7 @@ import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
 import { createLogger, type Logger } from './logger.js';
 import { OpenHandsClient } from './openhands/client.js';
+import { restRoutes } from './rest/routes.js';
 import { Poller } from './runs/poller.js';
 import { RunService } from './runs/service.js';
 import { RunStore } from './runs/store.js';
@@ -46,7 +47,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const log = options.log ?? createLogger(config.logLevel);
   const instanceId = options.instanceId ?? `${process.pid}-${randomBytes(4).toString('hex')}`;
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  if (database.appliedMigrations.length) log.info({ migrations: database.appliedMigrations }, 'migrations applied');
+  if (database.appliedMigrations.length)
+    log.info({ migrations: database.appliedMigrations }, 'migrations applied');
   const prisma = database.prisma;
 
   const store = new RunStore(prisma);
@@ -59,7 +61,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     maxRequestsPerSecond: config.openhands.maxRequestsPerSecond,
     retryBaseMs: options.retryBaseMs,
   });
-  const poller = new Poller(store, openhands, { owner: instanceId, ...config.poller }, log.child({ component: 'poller' }));
+  const poller = new Poller(
+    store,
+    openhands,
+    { owner: instanceId, ...config.poller },
+    log.child({ component: 'poller' }),
+  );
   const runs = new RunService(store, { maxPageSize: config.maxPageSize, onWork: () => poller.wake() });
   const tokens = new TokenVerifier(prisma, config.apiTokens, config.authDisabled);
   const bootstrapToken = await ensureBootstrapToken(prisma, config.apiTokens, config.authDisabled);
@@ -73,6 +80,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { method: '*', path: '/graphql', handler: (req, res) => yoga(req, res) },
     { method: 'GET', path: '/health', handler: (req, res) => health(healthDeps, req, res) },
     { method: 'GET', path: '/ready', handler: (req, res) => ready(healthDeps, req, res) },
+    ...restRoutes({ runs, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
   );
 
   const server: Server = createServer((req, res) => {

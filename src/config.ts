@@ -30,6 +30,13 @@ export interface Config {
     maxStartAttempts: number;
   };
   maxPageSize: number;
+  webhooks: {
+    /** Unset: POST /webhooks/github answers 503 (unsigned deliveries are never accepted). */
+    githubSecret: string | undefined;
+    /** A shared X-Gitlab-Token value, or a `whsec_…` signing token (Standard Webhooks signatures). */
+    gitlabSecret: string | undefined;
+    maxBodyBytes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -54,7 +61,8 @@ function int(env: Env, name: string, fallback: number, min: number, max = Number
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
   const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 
@@ -87,6 +95,21 @@ function httpUrl(env: Env, name: string, fallback: string): string {
     throw new ConfigError(name, `expected an http(s) URL, got protocol "${url.protocol}"`);
   }
   return raw.replace(/\/+$/, '');
+}
+
+/** A `whsec_` signing token must carry a real key; a typo would otherwise reject every delivery. */
+function webhookSecret(env: Env, name: string): string | undefined {
+  const raw = read(env, name);
+  if (raw?.startsWith('whsec_')) {
+    const key = raw.slice('whsec_'.length);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || Buffer.from(key, 'base64').length < 16) {
+      throw new ConfigError(
+        name,
+        'a whsec_ signing token must be "whsec_" followed by a base64 key of at least 16 bytes',
+      );
+    }
+  }
+  return raw;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -133,5 +156,10 @@ export function loadConfig(env: Env = process.env): Config {
       maxStartAttempts: int(env, 'RUN_MAX_START_ATTEMPTS', 5, 1, 100),
     },
     maxPageSize: int(env, 'MAX_PAGE_SIZE', 100, 1, 1000),
+    webhooks: {
+      githubSecret: read(env, 'GITHUB_WEBHOOK_SECRET'),
+      gitlabSecret: webhookSecret(env, 'GITLAB_WEBHOOK_SECRET'),
+      maxBodyBytes: int(env, 'WEBHOOK_MAX_BODY_BYTES', 1024 * 1024, 1024, 25 * 1024 * 1024),
+    },
   };
 }

@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../logger.js';
-import type { Db } from '../storage/database.js';
 import type { RunService } from '../runs/service.js';
+import type { Db } from '../storage/database.js';
 
 export interface Services {
   runs: RunService;

@@ -30,8 +30,12 @@ export function maskError(error: unknown, message: string): Error {
     return toGraphQLError(original, error instanceof GraphQLError ? error.path : undefined);
   }
   if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) {
-    const inner = original instanceof GraphQLError ? original : error;
-    return inner.extensions?.code ? inner : withCode(inner, 'BAD_USER_INPUT');
+    if (error.extensions?.code && error.extensions.code !== 'BAD_USER_INPUT') return error;
+    // Variable coercion: 'Variable "$input" got invalid value … at "input.gitProvider"; …'.
+    const at = /got invalid value .*? at "([^"]+)"/.exec(error.message)?.[1];
+    const missing = /Field "([^"]+)" of required type/.exec(error.message)?.[1];
+    const field = at?.split('.').slice(1).join('.') || missing;
+    return withCode(error, 'BAD_USER_INPUT', field ? { field } : {});
   }
   return new GraphQLError(message, {
     path: error instanceof GraphQLError ? error.path : undefined,
@@ -39,12 +43,12 @@ export function maskError(error: unknown, message: string): Error {
   });
 }
 
-export function withCode(error: GraphQLError, code: string): GraphQLError {
+function withCode(error: GraphQLError, code: string, extra: Record<string, unknown>): GraphQLError {
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
-    extensions: { ...error.extensions, code },
+    extensions: { ...error.extensions, code, ...extra },
   });
 }

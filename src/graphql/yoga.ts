@@ -42,7 +42,9 @@ export function createGraphQL({ prisma, services, tokens, log }: YogaDeps): Yoga
         throw toGraphQLError(
           new AppError(
             'UNAUTHENTICATED',
-            header ? 'The API token is not valid' : 'An API token is required: send Authorization: Bearer <token>',
+            header
+              ? 'The API token is not valid'
+              : 'An API token is required: send Authorization: Bearer <token>',
           ),
         );
       }

@@ -1,5 +1,5 @@
-import type { DetectedPullRequest } from '../runs/pull-requests.js';
 import type { Observation } from '../runs/progress.js';
+import type { DetectedPullRequest } from '../runs/pull-requests.js';
 import type { ApiVersion } from './types.js';
 
 /** What a driver needs to know about a run. */

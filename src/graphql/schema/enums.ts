@@ -1,5 +1,5 @@
-import { GIT_PROVIDERS } from '../../runs/validation.js';
 import { RUN_STATUSES } from '../../runs/status.js';
+import { GIT_PROVIDERS } from '../../runs/validation.js';
 import { builder } from '../builder.js';
 
 export const RunStatusEnum = builder.enumType('RunStatus', {

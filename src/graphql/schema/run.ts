@@ -1,3 +1,4 @@
+import { badInput } from '../../errors.js';
 import type { Page } from '../../runs/service.js';
 import type { Run } from '../../runs/store.js';
 import type { GitProvider } from '../../runs/validation.js';
@@ -5,13 +6,19 @@ import { builder } from '../builder.js';
 import { GitProviderEnum, RunStatusEnum } from './enums.js';
 import { RunEventType } from './run-event.js';
 
-const RunErrorType = builder.objectRef<{ code: string; message: string; retryable: boolean }>('RunError').implement({
-  fields: (t) => ({
-    code: t.exposeString('code', { description: 'Stable machine-readable reason, e.g. SANDBOX_START_FAILED, STALLED.' }),
-    message: t.exposeString('message'),
-    retryable: t.exposeBoolean('retryable', { description: 'Whether starting the same run again may succeed.' }),
-  }),
-});
+const RunErrorType = builder
+  .objectRef<{ code: string; message: string; retryable: boolean }>('RunError')
+  .implement({
+    fields: (t) => ({
+      code: t.exposeString('code', {
+        description: 'Stable machine-readable reason, e.g. SANDBOX_START_FAILED, STALLED.',
+      }),
+      message: t.exposeString('message'),
+      retryable: t.exposeBoolean('retryable', {
+        description: 'Whether starting the same run again may succeed.',
+      }),
+    }),
+  });
 
 const PullRequestType = builder.objectRef<Run>('PullRequest').implement({
   fields: (t) => ({
@@ -33,7 +40,8 @@ const OpenHandsStateType = builder.objectRef<Run>('OpenHandsState').implement({
     sandboxId: t.string({ nullable: true, resolve: (run) => run.sandboxId }),
     status: t.string({
       nullable: true,
-      description: 'Last upstream state, e.g. "sandbox:RUNNING execution:running" (V1) or "status:RUNNING runtime:STATUS$READY agent:running" (V0).',
+      description:
+        'Last upstream state, e.g. "sandbox:RUNNING execution:running" (V1) or "status:RUNNING runtime:STATUS$READY agent:running" (V0).',
       resolve: (run) => run.upstreamStatus,
     }),
     statuses: t.field({
@@ -48,6 +56,24 @@ const OpenHandsStateType = builder.objectRef<Run>('OpenHandsState').implement({
     agentSteps: t.int({ resolve: (run) => run.upstreamEventCount }),
   }),
 });
+
+// Both connections page forward only (newest first for runs, seq order for events).
+function forwardOnly(args: {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}) {
+  if (args.last != null || args.before != null) {
+    throw badInput(
+      args.last != null ? 'last' : 'before',
+      'Only forward pagination (first/after) is supported',
+    );
+  }
+  return { first: args.first, after: args.after };
+}
+
+const totalCount = (page: object) => (page as Page<unknown>).totalCount();
 
 export const RunType = builder.prismaObject('Run', {
   fields: (t) => ({
@@ -73,20 +99,25 @@ export const RunType = builder.prismaObject('Run', {
       nullable: true,
       resolve: (run) =>
         run.errorCode
-          ? { code: run.errorCode, message: run.errorMessage ?? run.errorCode, retryable: run.errorRetryable ?? false }
+          ? {
+              code: run.errorCode,
+              message: run.errorMessage ?? run.errorCode,
+              retryable: run.errorRetryable ?? false,
+            }
           : null,
     }),
-    pullRequest: t.field({ type: PullRequestType, nullable: true, resolve: (run) => (run.prUrl ? run : null) }),
+    pullRequest: t.field({
+      type: PullRequestType,
+      nullable: true,
+      resolve: (run) => (run.prUrl ? run : null),
+    }),
     events: t.connection(
       {
         type: RunEventType,
-        resolve: (run, args, ctx) => ctx.services.runs.events(run.id, { first: args.first, after: args.after }),
+        resolve: (run, args, ctx) => ctx.services.runs.events(run.id, forwardOnly(args)),
       },
-      {
-        fields: (c) => ({
-          totalCount: c.int({ resolve: (page) => (page as unknown as Page<unknown>).totalCount() }),
-        }),
-      },
+      { name: 'RunEventConnection', fields: (c) => ({ totalCount: c.int({ resolve: totalCount }) }) },
+      { name: 'RunEventEdge' },
     ),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -117,17 +148,13 @@ builder.queryFields((t) => ({
             projectId: args.projectId,
             status: args.status,
             repository: args.repository,
-            first: args.first,
-            after: args.after,
+            ...forwardOnly(args),
           },
           ctx.principal,
         ),
     },
-    {
-      fields: (c) => ({
-        totalCount: c.int({ resolve: (page) => (page as unknown as Page<unknown>).totalCount() }),
-      }),
-    },
+    { name: 'RunConnection', fields: (c) => ({ totalCount: c.int({ resolve: totalCount }) }) },
+    { name: 'RunEdge' },
   ),
 }));
 
@@ -167,6 +194,8 @@ builder.mutationFields((t) => ({
     type: CancelRunPayload,
     description: 'Ends the run CANCELLED and stops its OpenHands conversation. Cancelling twice is harmless.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx) => ({ run: await ctx.services.runs.cancel(String(args.id), ctx.principal) }),
+    resolve: async (_root, args, ctx) => ({
+      run: await ctx.services.runs.cancel(String(args.id), ctx.principal),
+    }),
   }),
 }));

@@ -1,0 +1,74 @@
+// `npm run demo`: the service and the OpenHands simulator side by side on loopback, with one
+// sample run followed to the end. Leaves both running for GraphiQL until Ctrl-C.
+import { randomBytes } from 'node:crypto';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { startSimulator } from '../src/simulator/index.js';
+
+const simulator = await startSimulator({
+  apiVersion: process.env.SIMULATOR_API_VERSION === 'v0' ? 'v0' : 'v1',
+  stepMs: 400,
+});
+const token = `demo_${randomBytes(12).toString('hex')}`;
+const config = loadConfig({
+  ...process.env,
+  HOST: process.env.HOST ?? '127.0.0.1',
+  DATA_DIR: process.env.DATA_DIR ?? './.data/demo',
+  OPENHANDS_BASE_URL: simulator.url,
+  API_TOKENS: token,
+  POLL_INTERVAL_MS: process.env.POLL_INTERVAL_MS ?? '500',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+});
+const app = await buildApp(config);
+const { url } = await app.start();
+console.log(`OpenHands simulator: ${simulator.url}`);
+console.log(`GraphiQL:            ${url}/graphql   (header  Authorization: Bearer ${token})\n`);
+
+async function gql(query: string, variables: Record<string, unknown> = {}) {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as { data?: any; errors?: unknown };
+}
+
+const started = await gql(
+  `mutation($input: StartRunInput!) { startRun(input: $input) { run { id status } } }`,
+  {
+    input: {
+      projectId: 'demo',
+      compiledPrompt: 'Add a README badge',
+      repository: 'acme/widgets',
+      branch: 'main',
+    },
+  },
+);
+const runId: string = started.data.startRun.run.id;
+console.log(`started ${runId}`);
+let seen = 0;
+for (;;) {
+  const { data } = await gql(
+    `query($id: ID!) { run(id: $id) { status pullRequest { url } events(first: 100) { edges { node { seq status percent phase message } } } } }`,
+    { id: runId },
+  );
+  for (const { node } of data.run.events.edges.slice(seen)) {
+    console.log(
+      `  #${node.seq} ${node.status.padEnd(14)} ${String(node.percent).padStart(3)}%  ${node.phase}${node.message ? ` — ${node.message}` : ''}`,
+    );
+  }
+  seen = data.run.events.edges.length;
+  if (['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(data.run.status)) {
+    console.log(
+      `\n${runId} ended ${data.run.status}${data.run.pullRequest ? ` with ${data.run.pullRequest.url}` : ''}`,
+    );
+    break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
+console.log('\nStill serving; press Ctrl-C to stop.');
+process.on('SIGINT', async () => {
+  await app.stop();
+  await simulator.stop();
+  process.exit(0);
+});
