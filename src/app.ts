@@ -4,10 +4,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ensureBootstrapToken, TokenVerifier } from './auth/tokens.js';
 import type { Config } from './config.js';
+import { attachWebSocket } from './graphql/websocket.js';
 import { createGraphQL } from './graphql/yoga.js';
 import { health, ready } from './http/health.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
+import { LocalBus, type NoticeBus, PgListenBus } from './live/bus.js';
+import { RunFeeds } from './live/feeds.js';
+import { Subscriptions } from './live/subscriptions.js';
 import { createLogger, type Logger } from './logger.js';
 import { OpenHandsClient } from './openhands/client.js';
 import { restRoutes } from './rest/routes.js';
@@ -15,6 +19,8 @@ import { Poller } from './runs/poller.js';
 import { RunService } from './runs/service.js';
 import { RunStore } from './runs/store.js';
 import { type Database, openDatabase } from './storage/database.js';
+import { webhookRoutes } from './webhooks/routes.js';
+import { WebhookService } from './webhooks/service.js';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -34,6 +40,7 @@ export interface App {
   readonly store: RunStore;
   readonly runs: RunService;
   readonly poller: Poller;
+  readonly live: Subscriptions;
   readonly openhands: OpenHandsClient;
   readonly log: Logger;
   /** A token created on this start because none was configured; print it once. */
@@ -51,7 +58,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     log.info({ migrations: database.appliedMigrations }, 'migrations applied');
   const prisma = database.prisma;
 
-  const store = new RunStore(prisma);
+  // PostgreSQL: NOTIFY in each write transaction, LISTEN here, so every replica hears every write.
+  // Embedded: a single process, so the store's after-commit callback is enough.
+  const store = new RunStore(prisma, database.kind === 'postgres');
+  const bus: NoticeBus =
+    database.kind === 'postgres' && config.databaseUrl
+      ? new PgListenBus(config.databaseUrl, log.child({ component: 'listen' }))
+      : new LocalBus(store);
+  const feeds = new RunFeeds(prisma, bus);
   const openhands = new OpenHandsClient({
     baseUrl: config.openhands.baseUrl,
     token: config.openhands.token,
@@ -70,7 +84,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const runs = new RunService(store, { maxPageSize: config.maxPageSize, onWork: () => poller.wake() });
   const tokens = new TokenVerifier(prisma, config.apiTokens, config.authDisabled);
   const bootstrapToken = await ensureBootstrapToken(prisma, config.apiTokens, config.authDisabled);
-  const yoga = createGraphQL({ prisma, services: { runs }, tokens, log });
+  const live = new Subscriptions(prisma, feeds, runs);
+  const yoga = createGraphQL({ prisma, services: { runs, live }, tokens, log });
 
   let accepting = false;
   const startedAt = Date.now();
@@ -81,6 +96,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { method: 'GET', path: '/health', handler: (req, res) => health(healthDeps, req, res) },
     { method: 'GET', path: '/ready', handler: (req, res) => ready(healthDeps, req, res) },
     ...restRoutes({ runs, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
+    ...webhookRoutes(new WebhookService(store, log), config.webhooks, log),
   );
 
   const server: Server = createServer((req, res) => {
@@ -90,6 +106,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       else res.destroy();
     });
   });
+  const websocket = attachWebSocket(server, yoga, tokens, { keepAliveMs: config.websocketKeepAliveMs });
 
   let stopped = false;
   return {
@@ -98,6 +115,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     store,
     runs,
     poller,
+    live,
     openhands,
     log,
     bootstrapToken,
@@ -119,12 +137,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       if (stopped) return;
       stopped = true;
       accepting = false;
+      // Stop accepting, end subscriptions (they complete; sockets close with 1001), let the
+      // poller finish its round and give back its leases, then drain HTTP and close the database.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      live.closeAll();
+      await websocket.close();
       server.closeIdleConnections();
       await poller.stop();
       const force = setTimeout(() => server.closeAllConnections(), 5000);
       await closed;
       clearTimeout(force);
+      feeds.close();
+      await bus.close();
       await database.close();
     },
   };

@@ -30,6 +30,8 @@ export interface Config {
     maxStartAttempts: number;
   };
   maxPageSize: number;
+  /** graphql-ws ping interval; an unanswered ping disconnects the client. */
+  websocketKeepAliveMs: number;
   webhooks: {
     /** Unset: POST /webhooks/github answers 503 (unsigned deliveries are never accepted). */
     githubSecret: string | undefined;
@@ -156,6 +158,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxStartAttempts: int(env, 'RUN_MAX_START_ATTEMPTS', 5, 1, 100),
     },
     maxPageSize: int(env, 'MAX_PAGE_SIZE', 100, 1, 1000),
+    websocketKeepAliveMs: int(env, 'WS_KEEPALIVE_MS', 12_000, 1000),
     webhooks: {
       githubSecret: read(env, 'GITHUB_WEBHOOK_SECRET'),
       gitlabSecret: webhookSecret(env, 'GITLAB_WEBHOOK_SECRET'),

@@ -1,10 +1,12 @@
 import type { Principal } from '../auth/principal.js';
+import type { Subscriptions } from '../live/subscriptions.js';
 import type { Logger } from '../logger.js';
 import type { RunService } from '../runs/service.js';
 import type { Db } from '../storage/database.js';
 
 export interface Services {
   runs: RunService;
+  live: Subscriptions;
 }
 
 /** What every resolver gets: storage for Pothos' Prisma plugin, the services, and the caller. */

@@ -36,7 +36,8 @@ export function createGraphQL({ prisma, services, tokens, log }: YogaDeps): Yoga
       const connectionParams = (rest as { connectionParams?: Record<string, unknown> }).connectionParams;
       const header =
         (typeof connectionParams?.authorization === 'string' ? connectionParams.authorization : null) ??
-        request.headers.get('authorization');
+        request?.headers.get('authorization') ??
+        null;
       const principal = await tokens.verify(bearerToken(header));
       if (!principal) {
         throw toGraphQLError(

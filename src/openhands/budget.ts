@@ -1,16 +1,22 @@
 /**
- * A token bucket shared by every request towards OpenHands. OpenHands rate-limits per client IP
- * (11+ requests in a second are delayed, 21+ refused), so the whole process stays under one budget.
+ * The request budget shared by every request towards OpenHands. OpenHands rate-limits per client IP
+ * over a sliding one-second window (requests 11-20 in a second are delayed 1 s, beyond 20 refused),
+ * so the whole process lets at most `perSecond` requests start within any `windowMs` — a sliding
+ * window like the server's, not a token bucket: a full bucket plus its refill would allow twice the
+ * rate within one second.
  */
 export class RequestBudget {
-  private tokens: number;
-  private last = Date.now();
-  private queue: Array<() => void> = [];
+  /** Start times of the requests let through within the last window, oldest first. */
+  private readonly sent: number[] = [];
+  private readonly queue: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private pausedUntil = 0;
 
-  constructor(private readonly perSecond: number) {
-    this.tokens = perSecond;
+  constructor(
+    private readonly perSecond: number,
+    private readonly windowMs = 1000,
+  ) {
+    if (!(perSecond >= 1)) throw new RangeError('perSecond must be at least 1');
   }
 
   /** Resolves when a request may be sent. */
@@ -24,17 +30,10 @@ export class RequestBudget {
   /** Upstream asked us to back off (429 Retry-After): nobody sends until then. */
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
-    this.tokens = 0;
   }
 
   get waiting(): number {
     return this.queue.length;
-  }
-
-  private refill(): void {
-    const now = Date.now();
-    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
   }
 
   private drain(): void {
@@ -44,12 +43,12 @@ export class RequestBudget {
       this.schedule(this.pausedUntil - now);
       return;
     }
-    this.refill();
-    while (this.queue.length > 0 && this.tokens >= 1) {
-      this.tokens -= 1;
+    while (this.sent.length > 0 && now - this.sent[0] >= this.windowMs) this.sent.shift();
+    while (this.queue.length > 0 && this.sent.length < this.perSecond) {
+      this.sent.push(now);
       this.queue.shift()?.();
     }
-    if (this.queue.length > 0) this.schedule(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000));
+    if (this.queue.length > 0) this.schedule(this.sent[0] + this.windowMs - now);
   }
 
   private schedule(ms: number): void {

@@ -55,9 +55,17 @@ export class OpenHandsClient {
     if (response.status === 404) this.detected = 'v0';
     else if (response.status < 300) this.detected = 'v1';
     else if (response.status === 401 || response.status === 403) {
-      throw new UpstreamError('http', 'OpenHands refused the token while detecting its API version', response.status);
+      throw new UpstreamError(
+        'http',
+        'OpenHands refused the token while detecting its API version',
+        response.status,
+      );
     } else {
-      throw new UpstreamError('http', `OpenHands answered HTTP ${response.status} while detecting its API version`, response.status);
+      throw new UpstreamError(
+        'http',
+        `OpenHands answered HTTP ${response.status} while detecting its API version`,
+        response.status,
+      );
     }
     return this.detected;
   }
@@ -65,7 +73,12 @@ export class OpenHandsClient {
   /** GET /alive: whether the server answers at all. */
   async alive(): Promise<boolean> {
     try {
-      const response = await this.http.request({ method: 'GET', path: '/alive', route: 'GET /alive', idempotent: true });
+      const response = await this.http.request({
+        method: 'GET',
+        path: '/alive',
+        route: 'GET /alive',
+        idempotent: true,
+      });
       return response.status === 200;
     } catch {
       return false;

@@ -72,7 +72,10 @@ export class OpenHandsHttp {
             response.status,
             shortDetail(response.body),
           );
-          if (attempt >= maxRetries || (response.status !== 429 && !spec.idempotent && response.status < 502)) {
+          if (
+            attempt >= maxRetries ||
+            (response.status !== 429 && !spec.idempotent && response.status < 502)
+          ) {
             throw error;
           }
           await sleep(this.backoff(attempt, retryAfterMs));
@@ -121,7 +124,12 @@ export class OpenHandsHttp {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      this.options.onRequest?.({ method: spec.method, route: spec.route, status: 'error', ms: Date.now() - started });
+      this.options.onRequest?.({
+        method: spec.method,
+        route: spec.route,
+        status: 'error',
+        ms: Date.now() - started,
+      });
       throw networkError(error, spec.route, timeoutMs);
     }
     let text: string;

@@ -1,6 +1,12 @@
 import { activityPhase, fromV0Conversation, missing } from '../runs/progress.js';
 import { findPullRequests } from '../runs/pull-requests.js';
-import { gitProviderParam, type OpenHandsDriver, type Snapshot, type StartResult, type UpstreamRun } from './driver.js';
+import {
+  gitProviderParam,
+  type OpenHandsDriver,
+  type Snapshot,
+  type StartResult,
+  type UpstreamRun,
+} from './driver.js';
 import { type OpenHandsHttp, UpstreamError, shortDetail } from './http.js';
 import type { V0Conversation, V0Event } from './types.js';
 
@@ -15,7 +21,12 @@ interface Cursor {
 }
 
 function fail(response: { status: number; body: unknown }, route: string): never {
-  throw new UpstreamError('http', `OpenHands answered HTTP ${response.status} on ${route}`, response.status, shortDetail(response.body));
+  throw new UpstreamError(
+    'http',
+    `OpenHands answered HTTP ${response.status} on ${route}`,
+    response.status,
+    shortDetail(response.body),
+  );
 }
 
 export class V0Driver implements OpenHandsDriver {
@@ -32,10 +43,17 @@ export class V0Driver implements OpenHandsDriver {
       body.git_provider = gitProviderParam(run.gitProvider, run.repository);
     }
     if (run.branch) body.selected_branch = run.branch;
-    const response = await this.http.request({ method: 'POST', path: '/api/conversations', route, idempotent: false, body });
+    const response = await this.http.request({
+      method: 'POST',
+      path: '/api/conversations',
+      route,
+      idempotent: false,
+      body,
+    });
     if (response.status >= 300) fail(response, route);
     const result = response.body as { conversation_id?: string; conversation_status?: string };
-    if (!result?.conversation_id) throw new UpstreamError('protocol', `OpenHands sent no conversation id on ${route}`);
+    if (!result?.conversation_id)
+      throw new UpstreamError('protocol', `OpenHands sent no conversation id on ${route}`);
     return {
       conversationId: result.conversation_id,
       observation: fromV0Conversation({ status: result.conversation_status ?? 'STARTING' }, null, 0),
@@ -72,17 +90,38 @@ export class V0Driver implements OpenHandsDriver {
   private async pollOne(run: UpstreamRun): Promise<Snapshot> {
     const id = encodeURIComponent(run.conversationId!);
     const route = 'GET /api/conversations/{id}';
-    const response = await this.http.request({ method: 'GET', path: `/api/conversations/${id}`, route, idempotent: true });
+    const response = await this.http.request({
+      method: 'GET',
+      path: `/api/conversations/${id}`,
+      route,
+      idempotent: true,
+    });
     if (response.status >= 300) fail(response, route);
     const conversation = response.body as V0Conversation | null;
     const cursor: Cursor = run.eventCursor ? JSON.parse(run.eventCursor) : { next: 0, agentState: null };
-    const base = { conversationId: run.conversationId!, pullRequests: [], newEvents: 0, agentSteps: run.upstreamEventCount };
+    const base = {
+      conversationId: run.conversationId!,
+      pullRequests: [],
+      newEvents: 0,
+      agentSteps: run.upstreamEventCount,
+    };
     // Unknown conversations read 200 with a null body, not 404.
     if (!conversation) {
-      return { ...base, observation: missing('conversation:null', 'CONVERSATION_NOT_FOUND', 'OpenHands no longer knows the conversation') };
+      return {
+        ...base,
+        observation: missing(
+          'conversation:null',
+          'CONVERSATION_NOT_FOUND',
+          'OpenHands no longer knows the conversation',
+        ),
+      };
     }
     if (conversation.status === 'STARTING') {
-      return { ...base, eventCursor: JSON.stringify(cursor), observation: fromV0Conversation(conversation, cursor.agentState, run.upstreamEventCount) };
+      return {
+        ...base,
+        eventCursor: JSON.stringify(cursor),
+        observation: fromV0Conversation(conversation, cursor.agentState, run.upstreamEventCount),
+      };
     }
 
     let agentSteps = run.upstreamEventCount;
@@ -101,7 +140,10 @@ export class V0Driver implements OpenHandsDriver {
       });
       if (page.status === 404) break; // forgotten between the two reads; the status read tells next time
       if (page.status >= 300) fail(page, eventsRoute);
-      const { events = [], has_more = false } = (page.body ?? {}) as { events?: V0Event[]; has_more?: boolean };
+      const { events = [], has_more = false } = (page.body ?? {}) as {
+        events?: V0Event[];
+        has_more?: boolean;
+      };
       for (const event of events) {
         newEvents++;
         cursor.next = Math.max(cursor.next, event.id + 1);

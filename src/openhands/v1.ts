@@ -1,6 +1,18 @@
-import { activityPhase, fromV1Conversation, fromV1StartTask, missing, type Observation } from '../runs/progress.js';
+import {
+  activityPhase,
+  fromV1Conversation,
+  fromV1StartTask,
+  missing,
+  type Observation,
+} from '../runs/progress.js';
 import { findPullRequests } from '../runs/pull-requests.js';
-import { gitProviderParam, type OpenHandsDriver, type Snapshot, type StartResult, type UpstreamRun } from './driver.js';
+import {
+  gitProviderParam,
+  type OpenHandsDriver,
+  type Snapshot,
+  type StartResult,
+  type UpstreamRun,
+} from './driver.js';
 import { type OpenHandsHttp, UpstreamError, shortDetail } from './http.js';
 import type { V1Conversation, V1Event, V1StartTask } from './types.js';
 
@@ -25,7 +37,12 @@ function chunk<T>(items: T[], size: number): T[][] {
 
 function expectOk(response: { status: number; body: unknown }, route: string): unknown {
   if (response.status >= 200 && response.status < 300) return response.body;
-  throw new UpstreamError('http', `OpenHands answered HTTP ${response.status} on ${route}`, response.status, shortDetail(response.body));
+  throw new UpstreamError(
+    'http',
+    `OpenHands answered HTTP ${response.status} on ${route}`,
+    response.status,
+    shortDetail(response.body),
+  );
 }
 
 export class V1Driver implements OpenHandsDriver {
@@ -49,7 +66,8 @@ export class V1Driver implements OpenHandsDriver {
       },
     });
     const task = expectOk(response, route) as V1StartTask;
-    if (!task || typeof task.id !== 'string') throw new UpstreamError('protocol', `OpenHands sent no start task on ${route}`);
+    if (!task || typeof task.id !== 'string')
+      throw new UpstreamError('protocol', `OpenHands sent no start task on ${route}`);
     return {
       startTaskId: task.id,
       conversationId: task.app_conversation_id ?? undefined,
@@ -147,7 +165,10 @@ export class V1Driver implements OpenHandsDriver {
     });
   }
 
-  private async pollConversations(runs: UpstreamRun[], results: Map<string, Snapshot | Error>): Promise<void> {
+  private async pollConversations(
+    runs: UpstreamRun[],
+    results: Map<string, Snapshot | Error>,
+  ): Promise<void> {
     let conversations: Array<V1Conversation | null>;
     try {
       conversations = await this.readConversations(runs.map((r) => r.conversationId!));
@@ -159,7 +180,11 @@ export class V1Driver implements OpenHandsDriver {
       const conversation = conversations[i] ?? null;
       if (!conversation) {
         results.set(run.id, {
-          observation: missing('conversation:null', 'CONVERSATION_NOT_FOUND', 'OpenHands no longer knows the conversation'),
+          observation: missing(
+            'conversation:null',
+            'CONVERSATION_NOT_FOUND',
+            'OpenHands no longer knows the conversation',
+          ),
           agentSteps: run.upstreamEventCount,
           newEvents: 0,
           pullRequests: [],
@@ -221,7 +246,10 @@ export class V1Driver implements OpenHandsDriver {
     };
   }
 
-  private async eventPage(conversationId: string, cursor: Cursor): Promise<{ items: V1Event[]; next: string | null }> {
+  private async eventPage(
+    conversationId: string,
+    cursor: Cursor,
+  ): Promise<{ items: V1Event[]; next: string | null }> {
     const query = { sort_order: 'TIMESTAMP', limit: EVENT_PAGE, page_id: cursor.page ?? undefined };
     const id = encodeURIComponent(conversationId);
     const current = {

@@ -11,7 +11,12 @@ const active = Prisma.raw(sqlStatusList(UPSTREAM_ACTIVE_STATUSES));
  * the lease columns make sure two replicas never work one run at once; a crashed replica's leases
  * simply expire. Times come from the database clock, so replicas' clocks need not agree.
  */
-export async function claimDueRuns(prisma: PrismaClient, owner: string, leaseMs: number, limit: number): Promise<string[]> {
+export async function claimDueRuns(
+  prisma: PrismaClient,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+): Promise<string[]> {
   const rows = await prisma.$queryRaw<Array<{ id: string }>>`
     UPDATE "Run" SET "leaseOwner" = ${owner}, "leaseExpiresAt" = now() + ${leaseMs} * interval '1 millisecond'
     WHERE id IN (

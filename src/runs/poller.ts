@@ -126,9 +126,10 @@ export class Poller {
     await mapLimit(
       runs.filter((r) => !handled.has(r.id)),
       CONCURRENCY,
-      (run) => this.guard(run, async () => {
-        await this.finish(run.id, {});
-      }),
+      (run) =>
+        this.guard(run, async () => {
+          await this.finish(run.id, {});
+        }),
     );
     return ids.length;
   }
@@ -194,7 +195,13 @@ export class Poller {
         percent: Math.max(START_REQUESTED.percent, obs.percent),
         phase: obs.status === 'STARTING' ? obs.phase : START_REQUESTED.phase,
         event: { type: 'STATUS_CHANGED', message: `Started on OpenHands ${version}`, data: ids },
-        set: { ...ids, startedAt: now, lastProgressAt: now, upstreamStatus: obs.upstream, startAttempts: { increment: 1 } },
+        set: {
+          ...ids,
+          startedAt: now,
+          lastProgressAt: now,
+          upstreamStatus: obs.upstream,
+          startAttempts: { increment: 1 },
+        },
       };
     });
     this.log.info({ runId: run.id, version }, 'run started upstream');
@@ -213,7 +220,11 @@ export class Poller {
       return {
         status: 'FAILED',
         phase: 'Failed',
-        error: { code, message: `OpenHands refused to start the conversation (HTTP ${status})${reason}`, retryable: false },
+        error: {
+          code,
+          message: `OpenHands refused to start the conversation (HTTP ${status})${reason}`,
+          retryable: false,
+        },
         set: { startAttempts: attempts },
       };
     }
@@ -243,7 +254,10 @@ export class Poller {
     } catch (error) {
       const attempts = run.stopAttempts + 1;
       const giveUp = attempts >= MAX_STOP_ATTEMPTS;
-      this.log.warn({ runId: run.id, err: error, attempts, giveUp }, 'stopping the conversation upstream failed');
+      this.log.warn(
+        { runId: run.id, err: error, attempts, giveUp },
+        'stopping the conversation upstream failed',
+      );
       await this.finish(run.id, {
         set: { stopAttempts: attempts, stopPending: !giveUp, nextPollAt: this.later(this.backoff(attempts)) },
       });
@@ -300,8 +314,20 @@ export class Poller {
       return {
         status: 'COMPLETED',
         phase: 'Pull request opened',
-        event: { type: 'PULL_REQUEST', message: `Pull request opened: ${pr.url}`, data: { ...pr, source: 'openhands' } },
-        set: { ...set, prProvider: pr.provider, prUrl: pr.url, prNumber: pr.number, prState: 'OPEN', blipCount: 0, blipSince: null },
+        event: {
+          type: 'PULL_REQUEST',
+          message: `Pull request opened: ${pr.url}`,
+          data: { ...pr, source: 'openhands' },
+        },
+        set: {
+          ...set,
+          prProvider: pr.provider,
+          prUrl: pr.url,
+          prNumber: pr.number,
+          prState: 'OPEN',
+          blipCount: 0,
+          blipSince: null,
+        },
       };
     }
 
@@ -321,7 +347,11 @@ export class Poller {
     if (obs.status === 'FAILED' && obs.failure) {
       change.error = obs.failure;
       change.set = { ...change.set, stopPending: true };
-      change.event = { type: 'STATUS_CHANGED', message: obs.failure.message, data: { upstream: obs.upstream } };
+      change.event = {
+        type: 'STATUS_CHANGED',
+        message: obs.failure.message,
+        data: { upstream: obs.upstream },
+      };
     } else if (obs.status === 'COMPLETED') {
       change.event = { type: 'STATUS_CHANGED', message: snap.finalMessage ?? 'OpenHands finished the task' };
     }
@@ -351,9 +381,15 @@ export class Poller {
     const lastProgress = progressed ? now.getTime() : (run.lastProgressAt?.getTime() ?? started);
     let timeout: { code: string; message: string } | undefined;
     if (now.getTime() - started > maxRunMs) {
-      timeout = { code: 'MAX_DURATION_EXCEEDED', message: `The run exceeded its maximum duration of ${maxRunMs} ms` };
+      timeout = {
+        code: 'MAX_DURATION_EXCEEDED',
+        message: `The run exceeded its maximum duration of ${maxRunMs} ms`,
+      };
     } else if (status === 'STARTING' && now.getTime() - started > startTimeoutMs) {
-      timeout = { code: 'START_TIMEOUT', message: `OpenHands did not start the conversation within ${startTimeoutMs} ms` };
+      timeout = {
+        code: 'START_TIMEOUT',
+        message: `OpenHands did not start the conversation within ${startTimeoutMs} ms`,
+      };
     } else if (status !== 'AWAITING_INPUT' && now.getTime() - lastProgress > stallTimeoutMs) {
       timeout = { code: 'STALLED', message: `No progress from OpenHands for ${stallTimeoutMs} ms` };
     }

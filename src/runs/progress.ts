@@ -64,8 +64,21 @@ export function runningPercent(agentSteps: number): number {
   return Math.min(95, 30 + Math.floor(65 * (1 - Math.exp(-Math.max(0, agentSteps) / 40))));
 }
 
-function failed(upstream: string, code: string, message: string, suspect: boolean, retryable = false): Observation {
-  return { status: 'FAILED', percent: 0, phase: 'Failed', upstream, failure: { code, message, retryable }, suspect };
+function failed(
+  upstream: string,
+  code: string,
+  message: string,
+  suspect: boolean,
+  retryable = false,
+): Observation {
+  return {
+    status: 'FAILED',
+    percent: 0,
+    phase: 'Failed',
+    upstream,
+    failure: { code, message, retryable },
+    suspect,
+  };
 }
 
 /** The upstream object is gone (null/404); believed only after the tolerance window. */
@@ -120,7 +133,11 @@ export function fromV1Conversation(
 }
 
 /** V0 agent states, read from `agent_state_changed` observations. */
-export function fromV0AgentState(state: string, agentSteps: number, upstream: string): Observation | undefined {
+export function fromV0AgentState(
+  state: string,
+  agentSteps: number,
+  upstream: string,
+): Observation | undefined {
   switch (state) {
     case 'loading':
     case 'running':
@@ -160,15 +177,29 @@ export function fromV0Conversation(
   const runtime = conversation.runtime_status ?? null;
   const upstream = `status:${status} runtime:${runtime ?? 'null'} agent:${agentState ?? 'null'}`;
   if (runtime?.startsWith('STATUS$ERROR') || runtime === 'STATUS$GIT_PROVIDER_AUTHENTICATION_ERROR') {
-    const code = runtime.includes('LLM') ? 'LLM_ERROR' : runtime.includes('GIT') ? 'GIT_AUTH_ERROR' : 'RUNTIME_ERROR';
+    const code = runtime.includes('LLM')
+      ? 'LLM_ERROR'
+      : runtime.includes('GIT')
+        ? 'GIT_AUTH_ERROR'
+        : // The generic STATUS$ERROR is what V0 reports when the agent itself errored: say so, as V1 does.
+          runtime === 'STATUS$ERROR' && agentState === 'error'
+          ? 'AGENT_ERROR'
+          : 'RUNTIME_ERROR';
     return failed(upstream, code, `OpenHands reported ${runtime}`, true);
   }
-  if (status === 'ERROR') return failed(upstream, 'CONVERSATION_ERROR', 'OpenHands reported the conversation in ERROR', true);
+  if (status === 'ERROR')
+    return failed(upstream, 'CONVERSATION_ERROR', 'OpenHands reported the conversation in ERROR', true);
   const fromAgent = agentState ? fromV0AgentState(agentState, agentSteps, upstream) : undefined;
   if (status === 'STOPPED' || status === 'ARCHIVED') {
     if (fromAgent?.status === 'COMPLETED') return fromAgent;
     // V0 reads STOPPED for anything not in memory (restart, 1 h idle, eviction by newer conversations).
-    return failed(upstream, 'CONVERSATION_STOPPED', 'OpenHands stopped the conversation before it finished', true, true);
+    return failed(
+      upstream,
+      'CONVERSATION_STOPPED',
+      'OpenHands stopped the conversation before it finished',
+      true,
+      true,
+    );
   }
   if (fromAgent) return fromAgent;
   if (status === 'STARTING' || (runtime && runtime !== 'STATUS$READY')) {

@@ -9,7 +9,10 @@ export interface DetectedPullRequest {
 }
 
 const PATTERNS: Array<{ provider: DetectedPullRequest['provider']; re: RegExp }> = [
-  { provider: 'GITLAB', re: /https?:\/\/[\w.-]+(?::\d+)?\/((?:[\w.-]+\/)+[\w.-]+)\/-\/merge_requests\/(\d+)/g },
+  {
+    provider: 'GITLAB',
+    re: /https?:\/\/[\w.-]+(?::\d+)?\/((?:[\w.-]+\/)+[\w.-]+)\/-\/merge_requests\/(\d+)/g,
+  },
   { provider: 'GITHUB', re: /https?:\/\/[\w.-]+(?::\d+)?\/([\w.-]+\/[\w.-]+)\/pull\/(\d+)/g },
   { provider: 'BITBUCKET', re: /https?:\/\/[\w.-]+(?::\d+)?\/([\w.-]+\/[\w.-]+)\/pull-requests\/(\d+)/g },
 ];

@@ -10,7 +10,12 @@ import { type StartRunInput, validateStartRun } from './validation.js';
 
 export interface Page<T> {
   edges: Array<{ cursor: string; node: T }>;
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  pageInfo: {
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  };
   totalCount: () => Promise<number>;
 }
 
@@ -24,7 +29,10 @@ export interface ListRunsFilter {
 
 type RunCursor = { c: string; i: string };
 const isRunCursor = (v: unknown): v is RunCursor =>
-  typeof v === 'object' && v !== null && typeof (v as RunCursor).c === 'string' && typeof (v as RunCursor).i === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as RunCursor).c === 'string' &&
+  typeof (v as RunCursor).i === 'string';
 const isSeqCursor = (v: unknown): v is { s: number } =>
   typeof v === 'object' && v !== null && Number.isInteger((v as { s: number }).s);
 
@@ -48,7 +56,10 @@ export class RunService {
   async start(input: StartRunInput, principal: Principal): Promise<{ run: Run; created: boolean }> {
     const valid = validateStartRun(input);
     if (!canAccessProject(principal, valid.projectId)) {
-      throw new AppError('FORBIDDEN', `This token may not start runs in project ${JSON.stringify(valid.projectId)}`);
+      throw new AppError(
+        'FORBIDDEN',
+        `This token may not start runs in project ${JSON.stringify(valid.projectId)}`,
+      );
     }
     if (valid.idempotencyKey) {
       const existing = await this.findByIdempotencyKey(valid.projectId, valid.idempotencyKey);
@@ -57,8 +68,8 @@ export class RunService {
     const now = new Date();
     const id = newRunId(now.getTime());
     try {
-      const run = await this.prisma.run.create({
-        data: {
+      const created = await this.store.create(
+        {
           id,
           projectId: valid.projectId,
           compiledPrompt: valid.compiledPrompt,
@@ -72,15 +83,9 @@ export class RunService {
           phase: QUEUED_PHASE,
           createdAt: now,
           nextPollAt: now,
-          lastSeq: 1,
-          events: {
-            create: { seq: 1, type: 'CREATED', status: 'QUEUED', percent: 0, phase: QUEUED_PHASE, at: now },
-          },
         },
-        include: { events: true },
-      });
-      const { events, ...created } = run;
-      this.store.emit({ run: created, events });
+        { type: 'CREATED', at: now },
+      );
       this.options.onWork?.();
       return { run: created, created: true };
     } catch (error) {
@@ -160,7 +165,10 @@ export class RunService {
       take: first + 1,
     });
     const nodes = rows.slice(0, first);
-    const edges = nodes.map((node) => ({ cursor: encodeCursor({ c: node.createdAt.toISOString(), i: node.id }), node }));
+    const edges = nodes.map((node) => ({
+      cursor: encodeCursor({ c: node.createdAt.toISOString(), i: node.id }),
+      node,
+    }));
     return {
       edges,
       pageInfo: pageInfo(edges, rows.length > first, Boolean(filter.after)),
@@ -168,7 +176,10 @@ export class RunService {
     };
   }
 
-  async events(runId: string, args: { first?: number | null; after?: string | null }): Promise<Page<RunEvent>> {
+  async events(
+    runId: string,
+    args: { first?: number | null; after?: string | null },
+  ): Promise<Page<RunEvent>> {
     const first = this.pageSize(args.first);
     const after = args.after ? decodeCursor('after', args.after, isSeqCursor).s : 0;
     const rows = await this.prisma.runEvent.findMany({
@@ -194,8 +205,17 @@ export class RunService {
   }
 }
 
-function pageInfo(edges: Array<{ cursor: string }>, hasNextPage: boolean, hasPreviousPage: boolean): Page<unknown>['pageInfo'] {
-  return { hasNextPage, hasPreviousPage, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null };
+function pageInfo(
+  edges: Array<{ cursor: string }>,
+  hasNextPage: boolean,
+  hasPreviousPage: boolean,
+): Page<unknown>['pageInfo'] {
+  return {
+    hasNextPage,
+    hasPreviousPage,
+    startCursor: edges[0]?.cursor ?? null,
+    endCursor: edges.at(-1)?.cursor ?? null,
+  };
 }
 
 function emptyPage<T>(): Page<T> {

@@ -17,12 +17,28 @@ export interface RunChange {
 
 export type Transition = (run: Run) => RunChange | null;
 
+/** Extra work committed atomically with a transition (see `RunStore.transition`). */
+export type AlongWith = (tx: Prisma.TransactionClient, result: TransitionResult) => Promise<void>;
+
 export interface TransitionResult {
   run: Run;
   events: RunEvent[];
 }
 
 export type EventListener = (result: TransitionResult) => void;
+
+/** The NOTIFY channel other replicas LISTEN on; payloads are a RunNotice as JSON. */
+export const RUN_EVENTS_CHANNEL = 'ohr_run_events';
+
+/** What a notification says: small on purpose, the listener reads the rows. */
+export interface RunNotice {
+  runId: string;
+  projectId: string;
+  seq: number;
+  status: RunStatus;
+}
+
+type Tx = Prisma.TransactionClient;
 
 /**
  * The only writer of run state. Every change runs in a transaction on the locked row and appends to
@@ -33,7 +49,34 @@ export type EventListener = (result: TransitionResult) => void;
 export class RunStore {
   private readonly listeners = new Set<EventListener>();
 
-  constructor(readonly prisma: PrismaClient) {}
+  /**
+   * @param notify when true (PostgreSQL), every appended event is announced with NOTIFY inside its
+   *   transaction, so listeners on any replica hear of it only once it is committed.
+   */
+  constructor(
+    readonly prisma: PrismaClient,
+    private readonly notify = false,
+  ) {}
+
+  /** Creates a run with its first event (seq 1). */
+  async create(data: Omit<Prisma.RunUncheckedCreateInput, 'lastSeq' | 'events'>, event: { type: string; at: Date }): Promise<Run> {
+    const result = await this.prisma.$transaction(async (tx) => {
+      const run = await tx.run.create({ data: { ...data, lastSeq: 1 } });
+      const created = await tx.runEvent.create({
+        data: { runId: run.id, seq: 1, type: event.type, status: run.status, percent: run.percent, phase: run.phase, at: event.at },
+      });
+      await this.announce(tx, run, created);
+      return { run, events: [created] };
+    });
+    this.emit(result);
+    return result.run;
+  }
+
+  private async announce(tx: Tx, run: Run, event: RunEvent): Promise<void> {
+    if (!this.notify) return;
+    const notice: RunNotice = { runId: run.id, projectId: run.projectId, seq: event.seq, status: run.status };
+    await tx.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${JSON.stringify(notice)})`;
+  }
 
   /** Called after commit with the run and the events appended. */
   onEvents(listener: EventListener): () => void {
@@ -41,36 +84,57 @@ export class RunStore {
     return () => this.listeners.delete(listener);
   }
 
-  async transition(runId: string, decide: Transition): Promise<TransitionResult | null> {
+  /**
+   * `alongWith` runs inside the same transaction after the change is written (not when the run is
+   * missing), so a record of what caused the change (a webhook delivery) commits or rolls back with it.
+   */
+  async transition(
+    runId: string,
+    decide: Transition,
+    alongWith?: AlongWith,
+  ): Promise<TransitionResult | null> {
     const result = await this.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Run" WHERE id = ${runId} FOR UPDATE`;
-      if (locked.length === 0) return null;
-      const current = await tx.run.findUniqueOrThrow({ where: { id: runId } });
-      const change = decide(current);
-      if (!change) return { run: current, events: [] };
-      const { data, event } = plan(current, change);
-      if (!event) {
-        const run = Object.keys(data).length ? await tx.run.update({ where: { id: runId }, data }) : current;
-        return { run, events: [] };
-      }
-      const seq = current.lastSeq + 1;
-      const run = await tx.run.update({ where: { id: runId }, data: { ...data, lastSeq: seq } });
-      const created = await tx.runEvent.create({
-        data: {
-          runId,
-          seq,
-          type: event.type,
-          status: run.status,
-          percent: run.percent,
-          phase: run.phase,
-          message: event.message ?? null,
-          data: event.data ?? Prisma.DbNull,
-        },
-      });
-      return { run, events: [created] };
+      const written = await this.write(tx, runId, decide);
+      if (written && alongWith) await alongWith(tx, written);
+      return written;
     });
     if (result && result.events.length > 0) this.emit(result);
     return result;
+  }
+
+  private async write(
+    tx: Prisma.TransactionClient,
+    runId: string,
+    decide: Transition,
+  ): Promise<TransitionResult | null> {
+    const locked = await tx.$queryRaw<
+      Array<{ id: string }>
+    >`SELECT id FROM "Run" WHERE id = ${runId} FOR UPDATE`;
+    if (locked.length === 0) return null;
+    const current = await tx.run.findUniqueOrThrow({ where: { id: runId } });
+    const change = decide(current);
+    if (!change) return { run: current, events: [] };
+    const { data, event } = plan(current, change);
+    if (!event) {
+      const run = Object.keys(data).length ? await tx.run.update({ where: { id: runId }, data }) : current;
+      return { run, events: [] };
+    }
+    const seq = current.lastSeq + 1;
+    const run = await tx.run.update({ where: { id: runId }, data: { ...data, lastSeq: seq } });
+    const created = await tx.runEvent.create({
+      data: {
+        runId,
+        seq,
+        type: event.type,
+        status: run.status,
+        percent: run.percent,
+        phase: run.phase,
+        message: event.message ?? null,
+        data: event.data ?? Prisma.DbNull,
+      },
+    });
+    await this.announce(tx, run, created);
+    return { run, events: [created] };
   }
 
   emit(result: TransitionResult): void {
@@ -84,7 +148,10 @@ export class RunStore {
   }
 }
 
-function plan(run: Run, change: RunChange): { data: Prisma.RunUncheckedUpdateInput; event?: RunChange['event'] } {
+function plan(
+  run: Run,
+  change: RunChange,
+): { data: Prisma.RunUncheckedUpdateInput; event?: RunChange['event'] } {
   const data: Prisma.RunUncheckedUpdateInput = { ...(change.set ?? {}) };
   const wasFinal = isFinal(run.status);
   const now = new Date();
@@ -93,7 +160,8 @@ function plan(run: Run, change: RunChange): { data: Prisma.RunUncheckedUpdateInp
   let phase = run.phase;
   if (!wasFinal) {
     status = change.status ?? run.status;
-    percent = status === 'COMPLETED' ? 100 : Math.min(99, Math.max(run.percent, change.percent ?? run.percent));
+    percent =
+      status === 'COMPLETED' ? 100 : Math.min(99, Math.max(run.percent, change.percent ?? run.percent));
     phase = change.phase ?? run.phase;
     if (isFinal(status)) {
       data.finishedAt = now;

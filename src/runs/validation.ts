@@ -55,7 +55,10 @@ export function normaliseRepository(field: string, raw: unknown, provider: GitPr
   const segments = value.split('/');
   const segment = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
   if (segments.length < 2 || !segments.every((s) => segment.test(s) && s !== '.' && s !== '..')) {
-    throw badInput(field, `${field} must look like "owner/repo" (or a GitLab group path), got ${JSON.stringify(raw)}`);
+    throw badInput(
+      field,
+      `${field} must look like "owner/repo" (or a GitLab group path), got ${JSON.stringify(raw)}`,
+    );
   }
   if (provider === 'GITHUB' && segments.length > 2) {
     throw badInput(field, `${field} for GitHub must be "owner/repo"`);
@@ -109,14 +112,19 @@ export function validateStartRun(input: StartRunInput): ValidStartRun {
       throw badInput('metadata', `metadata must be at most ${LIMITS.metadataBytes} bytes of JSON`);
     }
   }
-  const repository = optional(input.repository) ? null : normaliseRepository('repository', input.repository, gitProvider);
+  const repository = optional(input.repository)
+    ? null
+    : normaliseRepository('repository', input.repository, gitProvider);
   // The old service took the branch from metadata.branch; an explicit branch wins if both agree.
   let branch = optional(input.branch) ? null : validateBranch('branch', input.branch);
   const metaBranch = metadata?.branch;
   if (!optional(metaBranch)) {
     const fromMeta = validateBranch('metadata.branch', metaBranch);
     if (branch && branch !== fromMeta) {
-      throw badInput('branch', `branch ${JSON.stringify(branch)} and metadata.branch ${JSON.stringify(fromMeta)} disagree`);
+      throw badInput(
+        'branch',
+        `branch ${JSON.stringify(branch)} and metadata.branch ${JSON.stringify(fromMeta)} disagree`,
+      );
     }
     branch = fromMeta;
   }

@@ -52,6 +52,8 @@ export abstract class Run {
   prUrl: string | null = null;
   /** [sim:blip]: status reads that still see the false error. */
   blipReadsLeft = 0;
+  /** [sim:blip]: false errors actually shown to status reads so far. */
+  blipsShown = 0;
   /** [sim:429]: status reads still answered 429. */
   throttledReadsLeft: number;
   /** [sim:flaky]: requests seen about this run. */
@@ -133,6 +135,7 @@ export abstract class Run {
   consumeBlip(): boolean {
     if (this.blipReadsLeft > 0 && this.phase === 'running' && !this.stopped) {
       this.blipReadsLeft -= 1;
+      this.blipsShown += 1;
       return true;
     }
     return false;

@@ -21,7 +21,7 @@ export function baseInfo(
   run: Run,
 ): Pick<
   ConversationInfo,
-  'prompt' | 'stopped' | 'deleted' | 'messages' | 'scenarios' | 'prNumbers' | 'prUrl'
+  'prompt' | 'stopped' | 'deleted' | 'messages' | 'scenarios' | 'prNumbers' | 'prUrl' | 'blipsShown'
 > {
   return {
     prompt: run.prompt,
@@ -31,5 +31,6 @@ export function baseInfo(
     scenarios: [...run.scenario],
     prNumbers: [...run.prNumbers],
     prUrl: run.prUrl,
+    blipsShown: run.blipsShown,
   };
 }

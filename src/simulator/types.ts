@@ -67,6 +67,8 @@ export interface ConversationInfo {
   prUrl: string | null;
   /** Number of events emitted so far. */
   eventCount: number;
+  /** [sim:blip]: how many status reads were shown the false error (0 until it starts running). */
+  blipsShown: number;
 }
 
 export interface Simulator {

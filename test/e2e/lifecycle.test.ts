@@ -23,7 +23,12 @@ for (const apiVersion of ['v1', 'v0'] as const) {
 
     it('goes from QUEUED to COMPLETED with the pull request attached', async () => {
       const started = await gql(service.graphqlUrl, START_RUN, {
-        input: { projectId: 'p1', compiledPrompt: 'Fix the bug', repository: 'acme/widgets', metadata: { branch: 'main', ticket: 7 } },
+        input: {
+          projectId: 'p1',
+          compiledPrompt: 'Fix the bug',
+          repository: 'acme/widgets',
+          metadata: { branch: 'main', ticket: 7 },
+        },
       });
       expect(started.errors).toBeUndefined();
       const run = started.data!.startRun.run;
@@ -42,7 +47,9 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       expect(done.pullRequest.url).toMatch(/^https:\/\/github\.com\/acme\/widgets\/pull\/\d+$/);
       expect(done.finishedAt).toBeTruthy();
 
-      const events = done.events.edges.map((e: { node: { seq: number; status: string; percent: number } }) => e.node);
+      const events = done.events.edges.map(
+        (e: { node: { seq: number; status: string; percent: number } }) => e.node,
+      );
       expect(events.map((e: { seq: number }) => e.seq)).toEqual(events.map((_: unknown, i: number) => i + 1));
       const percents = events.map((e: { percent: number }) => e.percent);
       expect([...percents].sort((a, b) => a - b)).toEqual(percents);
@@ -50,7 +57,11 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       expect(statuses[0]).toBe('QUEUED');
       expect(statuses).toContain('STARTING');
       expect(statuses.at(-1)).toBe('COMPLETED');
-      expect(events.filter((e: { percent: number }) => e.percent === 100).every((e: { status: string }) => e.status === 'COMPLETED')).toBe(true);
+      expect(
+        events
+          .filter((e: { percent: number }) => e.percent === 100)
+          .every((e: { status: string }) => e.status === 'COMPLETED'),
+      ).toBe(true);
     });
 
     it('reads the same run back through run(id)', async () => {

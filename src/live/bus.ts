@@ -1,0 +1,136 @@
+import pg from 'pg';
+import type { Logger } from '../logger.js';
+import { RUN_EVENTS_CHANNEL, type RunNotice, type RunStore } from '../runs/store.js';
+
+export interface NoticeListener {
+  notice(notice: RunNotice): void;
+  /** Notices may have been missed (connection lost): re-read from the log. */
+  resync(): void;
+}
+
+/** Tells this replica's subscribers that a run's log grew, wherever the write happened. */
+export interface NoticeBus {
+  listen(listener: NoticeListener): () => void;
+  close(): Promise<void>;
+}
+
+abstract class Fanout implements NoticeBus {
+  protected readonly listeners = new Set<NoticeListener>();
+
+  listen(listener: NoticeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  protected deliver(notice: RunNotice): void {
+    for (const l of this.listeners) l.notice(notice);
+  }
+
+  protected resyncAll(): void {
+    for (const l of this.listeners) l.resync();
+  }
+
+  abstract close(): Promise<void>;
+}
+
+/** Embedded mode: one process, so the store's after-commit callback is the whole story. */
+export class LocalBus extends Fanout {
+  private readonly off: () => void;
+
+  constructor(store: RunStore) {
+    super();
+    this.off = store.onEvents(({ run, events }) => {
+      for (const e of events) this.deliver({ runId: run.id, projectId: run.projectId, seq: e.seq, status: e.status });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.off();
+  }
+}
+
+/**
+ * PostgreSQL LISTEN on a dedicated connection. The store NOTIFYs inside each write transaction, so a
+ * notice means the rows are committed. When the connection drops (database restart), it reconnects
+ * with backoff and asks every subscriber to resync from the log, which closes any gap.
+ */
+export class PgListenBus extends Fanout {
+  private client: pg.Client | undefined;
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private attempts = 0;
+  /** Resolves once the first LISTEN is in place. */
+  readonly ready: Promise<void>;
+  private markReady!: () => void;
+
+  constructor(
+    private readonly url: string,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.ready = new Promise((resolve) => {
+      this.markReady = resolve;
+    });
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.url, keepAlive: true });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    client.on('notification', (message) => {
+      if (message.channel !== RUN_EVENTS_CHANNEL || !message.payload) return;
+      try {
+        this.deliver(JSON.parse(message.payload) as RunNotice);
+      } catch {
+        this.log.warn('ignoring a malformed run notice');
+      }
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
+    } catch (error) {
+      this.lost(client, error as Error);
+      return;
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    const reconnected = this.attempts > 0;
+    this.client = client;
+    this.attempts = 0;
+    this.markReady();
+    if (reconnected) {
+      this.log.info('LISTEN connection re-established; resyncing subscriptions');
+      this.resyncAll();
+    }
+  }
+
+  private lost(client: pg.Client, error: Error): void {
+    if (this.closed || (this.client && this.client !== client)) return;
+    if (this.retryTimer) return;
+    this.client = undefined;
+    client.removeAllListeners('notification');
+    client.end().catch(() => {});
+    this.attempts++;
+    const delay = Math.min(10_000, 100 * 2 ** Math.min(this.attempts, 7));
+    this.log.warn({ err: error, attempt: this.attempts, delay }, 'LISTEN connection lost; reconnecting');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      // Mark as "reconnecting" so the next successful connect triggers a resync.
+      this.client = undefined;
+      void this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.markReady();
+    await this.client?.end().catch(() => {});
+    this.client = undefined;
+  }
+}

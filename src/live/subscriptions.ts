@@ -1,0 +1,184 @@
+import { canAccessProject, type Principal } from '../auth/principal.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { RunService } from '../runs/service.js';
+import { isFinal, type RunStatus } from '../runs/status.js';
+import type { Run } from '../runs/store.js';
+import type { LiveEvent, RunFeeds } from './feeds.js';
+
+/** Pause before re-reading after a database error (it may be restarting). */
+const RETRY_MS = 500;
+
+/**
+ * Live subscriptions end when the client leaves, when the run ends, or when the server shuts down;
+ * the registry is how shutdown finds them.
+ */
+export class Subscriptions {
+  private readonly active = new Set<AbortController>();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly feeds: RunFeeds,
+    private readonly runs: RunService,
+  ) {}
+
+  get open(): number {
+    return this.active.size;
+  }
+
+  /** Ends every open subscription (graceful shutdown). */
+  closeAll(): void {
+    for (const controller of this.active) controller.abort();
+  }
+
+  /**
+   * The run's log in seq order: replay after `afterSeq`, then live, with no gap or duplicate at
+   * the hand-over because both come from the same log, read by seq. Without `afterSeq` it starts
+   * with the run's current state. Ends after the event that puts the run in a final state.
+   */
+  async runProgress(runId: string, afterSeq: number | null, principal: Principal): Promise<AsyncIterableIterator<LiveEvent>> {
+    const run = await this.runs.require(runId, principal);
+    const { feed, release } = this.feeds.follow(runId);
+    return this.iterate(release, async function* (signal) {
+      let cursor: number;
+      if (afterSeq == null) {
+        yield snapshot(run);
+        if (isFinal(run.status)) return;
+        cursor = run.lastSeq;
+      } else {
+        cursor = afterSeq;
+      }
+      let finished = isFinal(run.status);
+      while (!signal.aborted) {
+        let batch: LiveEvent[];
+        try {
+          batch = await feed.after(cursor);
+        } catch {
+          await sleep(RETRY_MS, signal);
+          continue;
+        }
+        for (const event of batch) {
+          yield event;
+          cursor = event.seq;
+          if (isFinal(event.status)) return;
+        }
+        if (batch.length > 0) continue;
+        // Asked to resume past the end of a finished run: nothing more will come.
+        if (finished) return;
+        await feed.waitBeyond(cursor, signal);
+        finished = false;
+      }
+    });
+  }
+
+  /** One message per change of any matching run, coalesced per run when the reader is slow. */
+  runsChanged(
+    filter: { projectId?: string | null; status?: RunStatus[] | null },
+    principal: Principal,
+  ): AsyncIterableIterator<{ run: Run; seq: number }> {
+    const pending = new Map<string, number>();
+    let wake: (() => void) | undefined;
+    const off = this.feeds.onChange(
+      (notice) => {
+        if (filter.projectId != null && notice.projectId !== filter.projectId) return;
+        if (!canAccessProject(principal, notice.projectId)) return;
+        pending.set(notice.runId, Math.max(notice.seq, pending.get(notice.runId) ?? 0));
+        wake?.();
+      },
+      () => {},
+    );
+    const prisma = this.prisma;
+    return this.iterate(off, async function* (signal) {
+      while (!signal.aborted) {
+        if (pending.size === 0) {
+          await untilAborted(signal, (resolve) => {
+            wake = resolve;
+            return () => {
+              wake = undefined;
+            };
+          });
+          continue;
+        }
+        const batch = new Map(pending);
+        pending.clear();
+        let runs: Run[];
+        try {
+          runs = await prisma.run.findMany({ where: { id: { in: [...batch.keys()] } } });
+        } catch {
+          for (const [id, seq] of batch) pending.set(id, Math.max(seq, pending.get(id) ?? 0));
+          await sleep(RETRY_MS, signal);
+          continue;
+        }
+        for (const run of runs) {
+          if (filter.status?.length && !filter.status.includes(run.status)) continue;
+          yield { run, seq: run.lastSeq };
+        }
+      }
+    });
+  }
+
+  /** Wraps a generator so that return() (client left) and shutdown interrupt it even mid-wait. */
+  private iterate<T>(cleanup: () => void, make: (signal: AbortSignal) => AsyncGenerator<T>): AsyncIterableIterator<T> {
+    const controller = new AbortController();
+    this.active.add(controller);
+    const generator = make(controller.signal);
+    const end = () => {
+      if (!this.active.delete(controller)) return;
+      controller.abort();
+      cleanup();
+    };
+    return {
+      async next() {
+        const result = await generator.next();
+        if (result.done) end();
+        return result;
+      },
+      async return(value?: unknown) {
+        end();
+        return generator.return(value as T);
+      },
+      async throw(error?: unknown) {
+        end();
+        return generator.throw(error);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+}
+
+function snapshot(run: Run): LiveEvent {
+  return {
+    runId: run.id,
+    seq: run.lastSeq,
+    type: 'SNAPSHOT',
+    status: run.status,
+    percent: run.percent,
+    phase: run.phase,
+    message: null,
+    data: null,
+    at: run.updatedAt,
+    run,
+  };
+}
+
+/** Waits until `arm`'s callback fires or the signal aborts, then disarms both. */
+function untilAborted(signal: AbortSignal, arm: (resolve: () => void) => () => void): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      disarm();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const disarm = arm(done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return untilAborted(signal, (resolve) => {
+    const timer = setTimeout(resolve, ms);
+    return () => clearTimeout(timer);
+  });
+}

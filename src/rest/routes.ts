@@ -1,0 +1,160 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.js';
+import { bearerToken, type TokenVerifier } from '../auth/tokens.js';
+import { AppError } from '../errors.js';
+import { sendJson } from '../http/respond.js';
+import type { Route } from '../http/router.js';
+import type { Logger } from '../logger.js';
+import type { RunService } from '../runs/service.js';
+import type { RunEvent } from '../runs/store.js';
+import { DEFAULT_BODY_LIMIT, readJsonObject } from './body.js';
+import { RestError, sendRestError } from './errors.js';
+import { nulPath } from './nul.js';
+import { openApiDocument, SCHEMAS } from './openapi.js';
+import { listFilter } from './query.js';
+import { check } from './schema.js';
+import { runDetail, runSummary } from './serialize.js';
+
+export interface RestDeps {
+  runs: RunService;
+  tokens: TokenVerifier;
+  log: Logger;
+  /** The service's page-size cap (MAX_PAGE_SIZE); also how many events the detail reads per query. */
+  maxPageSize: number;
+  version: string;
+  bodyLimitBytes?: number;
+}
+
+/** The detail route returns the whole timeline; this bounds a pathological one. */
+export const MAX_DETAIL_EVENTS = 10_000;
+
+interface Call {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  principal: Principal;
+}
+
+/**
+ * The REST API of the old Python service: thin handlers over RunService (the same calls GraphQL's
+ * resolvers make), snake_case JSON in and out, errors as {"error":{"code","message"}}.
+ */
+export function restRoutes(deps: RestDeps): Route[] {
+  const document = openApiDocument({ version: deps.version, maxPageSize: deps.maxPageSize });
+  const documentText = JSON.stringify(document);
+
+  async function authenticate(req: IncomingMessage): Promise<Principal> {
+    const header = req.headers.authorization;
+    const principal = await deps.tokens.verify(bearerToken(header));
+    if (principal) return principal;
+    throw new AppError(
+      'UNAUTHENTICATED',
+      header ? 'The API token is not valid' : 'An API token is required: send Authorization: Bearer <token>',
+    );
+  }
+
+  /** Auth first (401 before any validation), then the handler; client errors become JSON here. */
+  function authed(handler: (call: Call) => Promise<void>): Route['handler'] {
+    return async (req, res, params) => {
+      try {
+        const principal = await authenticate(req);
+        // No run id holds a NUL or runs this long; such a lookup would only fail in the database.
+        const runId = params.run_id;
+        if (runId !== undefined && (runId.length > 200 || runId.includes('\u0000'))) {
+          throw new AppError('NOT_FOUND', 'Run not found');
+        }
+        await handler({ req, res, params, principal });
+      } catch (error) {
+        if (!sendRestError(res, error)) throw error;
+        // Code and path only: messages can quote client input, headers carry the token.
+        deps.log.debug(
+          { code: (error as { code: string }).code, path: req.url?.split('?')[0] },
+          'rest request refused',
+        );
+      }
+    };
+  }
+
+  async function startRun({ req, res, principal }: Call): Promise<void> {
+    const body = await readJsonObject(req, deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT);
+    const problem = check(SCHEMAS.StartRunRequest, body, SCHEMAS);
+    if (problem) throw new RestError(422, 'BAD_USER_INPUT', problem.message, problem.field);
+    const nul = nulPath(body, '');
+    if (nul)
+      throw new RestError(422, 'BAD_USER_INPUT', `${nul} must not contain NUL (\\u0000) characters`, nul);
+    // Only the documented fields are passed on; anything else is ignored, as pydantic did.
+    const { run, created } = await deps.runs.start(
+      {
+        projectId: body.project_id as string,
+        compiledPrompt: body.compiled_prompt as string,
+        repository: body.repository as string | null | undefined,
+        branch: body.branch as string | null | undefined,
+        gitProvider: body.git_provider as string | null | undefined,
+        metadata: body.metadata,
+        idempotencyKey: body.idempotency_key as string | null | undefined,
+      },
+      principal,
+    );
+    sendJson(
+      res,
+      created ? 201 : 200,
+      { run_id: run.id, status: run.status },
+      { location: `/runs/${run.id}` },
+    );
+  }
+
+  async function listRuns({ req, res, principal }: Call): Promise<void> {
+    const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    const page = await deps.runs.list(listFilter(params), principal);
+    sendJson(res, 200, {
+      runs: page.edges.map((edge) => runSummary(edge.node)),
+      next_cursor: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null,
+    });
+  }
+
+  async function getRun({ res, params, principal }: Call): Promise<void> {
+    sendJson(res, 200, runSummary(await deps.runs.require(params.run_id, principal)));
+  }
+
+  async function getRunDetail({ res, params, principal }: Call): Promise<void> {
+    const run = await deps.runs.require(params.run_id, principal);
+    const events: RunEvent[] = [];
+    let after: string | null = null;
+    let more = true;
+    while (more && events.length < MAX_DETAIL_EVENTS) {
+      const page = await deps.runs.events(run.id, { first: deps.maxPageSize, after });
+      events.push(...page.edges.map((edge) => edge.node));
+      more = page.pageInfo.hasNextPage;
+      after = page.pageInfo.endCursor;
+    }
+    sendJson(
+      res,
+      200,
+      runDetail(run, events.slice(0, MAX_DETAIL_EVENTS), more || events.length > MAX_DETAIL_EVENTS),
+    );
+  }
+
+  async function cancelRun({ res, params, principal }: Call): Promise<void> {
+    // The body (the old service took none) is ignored.
+    sendJson(res, 200, runSummary(await deps.runs.cancel(params.run_id, principal)));
+  }
+
+  return [
+    {
+      method: 'GET',
+      path: '/openapi.json',
+      handler: (_req, res) => {
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(documentText),
+        });
+        res.end(documentText);
+      },
+    },
+    { method: 'POST', path: '/runs', handler: authed(startRun) },
+    { method: 'GET', path: '/runs', handler: authed(listRuns) },
+    { method: 'GET', path: '/runs/:run_id', handler: authed(getRun) },
+    { method: 'GET', path: '/runs/:run_id/detail', handler: authed(getRunDetail) },
+    { method: 'POST', path: '/runs/:run_id/cancel', handler: authed(cancelRun) },
+  ];
+}

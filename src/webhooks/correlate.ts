@@ -1,0 +1,118 @@
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { findPullRequests } from '../runs/pull-requests.js';
+import { UPSTREAM_ACTIVE_STATUSES } from '../runs/status.js';
+import type { Run } from '../runs/store.js';
+import type { PullRequestChange, PullRequestFacts } from './types.js';
+
+/**
+ * Finds the run a pull/merge request belongs to. The rules go from certain to plausible:
+ *
+ * 1. RUN_ID — a run id in the head branch, title or body (`run_` + 26 chars), of a run whose
+ *    repository (when set) is the request's.
+ * 2. PULL_REQUEST — a run the poller (or an earlier delivery) already attached this request to:
+ *    same provider, number and repository (host and URL spelling do not matter).
+ * 3. BRANCH — only for an opened request: the one run in this repository that is talking to
+ *    OpenHands (STARTING, RUNNING, AWAITING_INPUT), has no request yet and started before the
+ *    request was created. Run.branch is the branch the agent starts from, so it must be the
+ *    request's head (the agent pushed to it) or base (the agent branched off it), or be unset.
+ *    A head match beats a base match; two candidates of the same strength are ambiguous and
+ *    match nothing, since completing the wrong run is worse than completing none.
+ */
+export type MatchRule = 'RUN_ID' | 'PULL_REQUEST' | 'BRANCH';
+
+export type Correlation = { run: Run; rule: MatchRule; detail: string } | { run: null; detail: string };
+
+const RUN_ID = /(?<![0-9a-z])run_[0-9a-hjkmnp-tv-z]{26}(?![0-9a-z])/g;
+/** Bounds the lookup when a body quotes many ids. */
+const MAX_IDS = 20;
+
+export function sameRepository(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * Whether a run's repository (when set) allows this request to be its. The provider is not
+ * compared: a run started with "owner/repo" and no provider is recorded as GITHUB by inference.
+ */
+function compatible(run: Run, pr: PullRequestFacts): boolean {
+  return !run.repository || sameRepository(run.repository, pr.repository);
+}
+
+/** Whether the run's attached request is this one. */
+export function isSameRequest(run: Run, pr: PullRequestFacts): boolean {
+  if (!run.prUrl) return false;
+  if (run.prUrl.toLowerCase() === pr.url.toLowerCase()) return true;
+  if ((run.prProvider ?? 'GITHUB') !== pr.provider || run.prNumber !== pr.number) return false;
+  const repository = findPullRequests(run.prUrl)[0]?.repository ?? run.repository;
+  return repository !== null && repository !== undefined && sameRepository(repository, pr.repository);
+}
+
+export function runIdsIn(pr: PullRequestFacts): string[] {
+  const ids = [pr.headBranch, pr.title ?? '', pr.body ?? ''].flatMap((text) => text.match(RUN_ID) ?? []);
+  return [...new Set(ids)].slice(0, MAX_IDS);
+}
+
+export async function correlate(
+  prisma: PrismaClient,
+  pr: PullRequestFacts,
+  change: PullRequestChange,
+): Promise<Correlation> {
+  const notes: string[] = [];
+
+  const ids = runIdsIn(pr);
+  if (ids.length > 0) {
+    const runs = await prisma.run.findMany({ where: { id: { in: ids } } });
+    for (const id of ids) {
+      const run = runs.find((r) => r.id === id);
+      if (run && compatible(run, pr))
+        return { run, rule: 'RUN_ID', detail: `run id ${id} in the pull request` };
+    }
+    notes.push(`run ids ${ids.join(', ')} name no run of ${pr.repository}`);
+  }
+
+  const attached = await prisma.run.findMany({
+    where: { prProvider: pr.provider, prNumber: pr.number },
+    orderBy: { createdAt: 'desc' },
+    take: 50,
+  });
+  const seen = attached.find((run) => isSameRequest(run, pr));
+  if (seen) return { run: seen, rule: 'PULL_REQUEST', detail: 'pull request already attached to the run' };
+
+  if (change === 'OPENED' || change === 'REOPENED') {
+    const byBranch = await matchByBranch(prisma, pr);
+    if ('run' in byBranch) return byBranch;
+    notes.push(byBranch.note);
+  } else {
+    notes.push('not an opening, so no branch match');
+  }
+  return { run: null, detail: `no run matched: ${notes.join('; ')}` };
+}
+
+async function matchByBranch(
+  prisma: PrismaClient,
+  pr: PullRequestFacts,
+): Promise<{ run: Run; rule: 'BRANCH'; detail: string } | { note: string }> {
+  const active = await prisma.run.findMany({
+    where: {
+      status: { in: [...UPSTREAM_ACTIVE_STATUSES] },
+      repository: { equals: pr.repository, mode: 'insensitive' },
+      prUrl: null,
+    },
+    take: 50,
+  });
+  const candidates = active.filter((run) => !pr.createdAt || !run.startedAt || run.startedAt <= pr.createdAt);
+  const head = candidates.filter((run) => run.branch === pr.headBranch);
+  const base = candidates.filter(
+    (run) => run.branch === null || (pr.baseBranch !== null && run.branch === pr.baseBranch),
+  );
+  for (const [group, how] of [
+    [head, `head branch ${pr.headBranch}`],
+    [base, `base branch ${pr.baseBranch ?? '(unknown)'}`],
+  ] as const) {
+    if (group.length === 1)
+      return { run: group[0], rule: 'BRANCH', detail: `only active run of ${pr.repository} on ${how}` };
+    if (group.length > 1)
+      return { note: `${group.length} active runs of ${pr.repository} match the ${how}: ambiguous` };
+  }
+  return { note: `no active run of ${pr.repository} without a pull request` };
+}

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CANCEL_RUN,
+  eventsOf,
+  expectSaneTimeline,
+  finalRun,
+  getRun,
+  gql,
+  type Stack,
+  startRun,
+  startStack,
+  waitFor,
+  waitForStatus,
+  waitForUpstreamStop,
+} from '../support/runs.js';
+
+for (const apiVersion of ['v1', 'v0'] as const) {
+  describe(`cancelRun (${apiVersion})`, () => {
+    let stack: Stack;
+
+    beforeAll(async () => {
+      stack = await startStack({ apiVersion, stepMs: 40 });
+    });
+    afterAll(async () => stack?.stop());
+
+    const cancel = (id: string) => gql(stack.url, CANCEL_RUN, { id });
+
+    it('cancels a running run: CANCELLED at once, the conversation stopped upstream, nothing changes after', async () => {
+      const run = await startRun(stack.url, { compiledPrompt: 'Long job [sim:slow] #c1', repository: 'acme/widgets' });
+      await waitForStatus(stack.url, run.id, ['RUNNING']);
+      const res = await cancel(run.id);
+      expect(res.errors).toBeUndefined();
+      const cancelled = res.data!.cancelRun.run;
+      expect(cancelled.status).toBe('CANCELLED');
+      expect(cancelled.finishedAt).toBeTruthy();
+      expect(cancelled.percent).toBeLessThan(100);
+
+      const upstream = await waitForUpstreamStop(stack.sim, '#c1');
+      expect(upstream.stopped).toBe(true);
+      expect(upstream.prUrl).toBeNull();
+      const eventsWhenStopped = upstream.eventCount;
+
+      // Cancelling again is harmless and returns the same final run.
+      const again = await cancel(run.id);
+      expect(again.errors).toBeUndefined();
+      expect(again.data!.cancelRun.run).toMatchObject({ id: run.id, status: 'CANCELLED', finishedAt: cancelled.finishedAt });
+
+      // The stopped conversation makes no more progress, and the run's timeline ends with the cancel.
+      const after = await getRun(stack.url, run.id);
+      expect(after.status).toBe('CANCELLED');
+      expect(after.pullRequest).toBeNull();
+      expectSaneTimeline(after);
+      const events = eventsOf(after);
+      expect(events.filter((e) => e.status === 'CANCELLED')).toHaveLength(1);
+      expect(events.at(-1)!.message).toMatch(/cancel/i);
+      expect(stack.sim.conversations().find((c) => c.prompt.includes('#c1'))!.eventCount).toBe(eventsWhenStopped);
+    });
+
+    it('cancels a run that is still starting, and still stops its conversation once it has one', async () => {
+      const run = await startRun(stack.url, { compiledPrompt: 'Slow start [sim:slow-start] [sim:slow] #c2', repository: 'acme/widgets' });
+      await waitForStatus(stack.url, run.id, ['STARTING']);
+      const res = await cancel(run.id);
+      expect(res.data!.cancelRun.run.status).toBe('CANCELLED');
+      await waitForUpstreamStop(stack.sim, '#c2');
+      const after = await getRun(stack.url, run.id);
+      expect(after.status).toBe('CANCELLED');
+    });
+
+    it('cancels a queued run before it reaches OpenHands', async () => {
+      // With the poller paused nothing is started; the cancel must win for good.
+      await stack.service.app.poller.stop();
+      try {
+        const run = await startRun(stack.url, { compiledPrompt: 'Never started #c3' });
+        expect(run.status).toBe('QUEUED');
+        const res = await cancel(run.id);
+        expect(res.data!.cancelRun.run.status).toBe('CANCELLED');
+        stack.service.app.poller.start();
+        // Another run queued after it is started and finishes; the cancelled one never reached upstream.
+        const next = await startRun(stack.url, { compiledPrompt: 'After the cancel #c4' });
+        expect((await finalRun(stack.url, next.id)).status).toBe('COMPLETED');
+        expect(stack.sim.conversations().some((c) => c.prompt.includes('#c3'))).toBe(false);
+        expect((await getRun(stack.url, run.id)).status).toBe('CANCELLED');
+      } finally {
+        stack.service.app.poller.start();
+      }
+    });
+
+    it('refuses to cancel a run that already ended, with CONFLICT', async () => {
+      const run = await startRun(stack.url, { compiledPrompt: 'Quick #c5', repository: 'acme/widgets' });
+      const done = await finalRun(stack.url, run.id);
+      expect(done.status).toBe('COMPLETED');
+      const res = await cancel(run.id);
+      expect(res.data?.cancelRun ?? null).toBeNull();
+      expect(res.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+      expect(res.errors?.[0]?.message).toMatch(/COMPLETED/);
+      const after = await getRun(stack.url, run.id);
+      expect(after).toMatchObject({ status: 'COMPLETED', percent: 100, error: null });
+    });
+
+    it('concurrent cancels of one run all succeed and record one CANCELLED event', async () => {
+      const run = await startRun(stack.url, { compiledPrompt: 'Cancel storm [sim:slow] #c6', repository: 'acme/widgets' });
+      await waitForStatus(stack.url, run.id, ['STARTING', 'RUNNING']);
+      const results = await Promise.all(Array.from({ length: 5 }, () => cancel(run.id)));
+      for (const res of results) {
+        expect(res.errors).toBeUndefined();
+        expect(res.data!.cancelRun.run.status).toBe('CANCELLED');
+      }
+      await waitForUpstreamStop(stack.sim, '#c6');
+      const after = await waitFor('the cancel to settle', async () => {
+        const r = await getRun(stack.url, run.id);
+        return r.status === 'CANCELLED' ? r : undefined;
+      });
+      expect(eventsOf(after).filter((e) => e.status === 'CANCELLED')).toHaveLength(1);
+    });
+  });
+}

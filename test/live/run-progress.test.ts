@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
+import { collectSse, collectWs, expectContiguous, RUN_PROGRESS, wsClient } from '../support/live.js';
+import { type RunningService, startService } from '../support/service.js';
+
+const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'];
+
+describe('runProgress', () => {
+  let db: TestDatabase;
+  let sim: Simulator;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({ apiVersion: 'v1', stepMs: 40, rateLimit: false });
+    service = await startService(db.url, sim.url);
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await sim?.stop();
+    await db?.drop();
+  });
+
+  async function startRun(prompt = 'Fix it', extra: Record<string, unknown> = {}) {
+    const res = await gql(service.graphqlUrl, START_RUN, {
+      input: { projectId: 'live', compiledPrompt: prompt, repository: 'acme/app', ...extra },
+    });
+    expect(res.errors).toBeUndefined();
+    return res.data!.startRun.run.id as string;
+  }
+
+  async function storedSeqs(id: string): Promise<number[]> {
+    const res = await gql(service.graphqlUrl, GET_RUN, { id });
+    return res.data!.run.events.edges.map((e: { node: { seq: number } }) => e.node.seq);
+  }
+
+  it('follows a run from QUEUED to COMPLETED over graphql-ws, every seq once, in order', async () => {
+    const client = wsClient(service.url);
+    const id = await startRun('[sim:slow] add a feature');
+    const sub = collectWs(client, RUN_PROGRESS, { runId: id });
+    await sub.done;
+    await client.dispose();
+
+    expect(sub.errors).toEqual([]);
+    const seqs = sub.items.map((e) => e.seq);
+    expectContiguous(seqs);
+    expect(sub.items[0].type).toBe('SNAPSHOT');
+    expect(sub.items[0].status).toBe('QUEUED');
+    const last = sub.items.at(-1)!;
+    expect(last.status).toBe('COMPLETED');
+    expect(last.percent).toBe(100);
+    expect(last.run.id).toBe(id);
+    // Nothing in the log was skipped: the subscription saw exactly the stored timeline.
+    const stored = await storedSeqs(id);
+    expect(seqs).toEqual(stored.slice(stored.indexOf(seqs[0])));
+    expect(sub.items.filter((e) => FINAL.includes(e.status))).toHaveLength(1);
+  });
+
+  it('follows a run over SSE with the same guarantees', async () => {
+    const id = await startRun('[sim:slow] sse please');
+    const sub = collectSse(service.url, RUN_PROGRESS, { runId: id });
+    await sub.done;
+    sub.client.dispose();
+    expect(sub.errors).toEqual([]);
+    const seqs = sub.items.map((e) => e.seq);
+    expectContiguous(seqs);
+    expect(sub.items.at(-1)!.status).toBe('COMPLETED');
+    const stored = await storedSeqs(id);
+    expect(seqs).toEqual(stored.slice(stored.indexOf(seqs[0])));
+  });
+
+  it('resumes with afterSeq after a disconnect mid-run, with no gap and no duplicate', async () => {
+    const id = await startRun('[sim:slow] resume me');
+    const first = wsClient(service.url);
+    const part = collectWs(first, RUN_PROGRESS, { runId: id, afterSeq: 0 });
+    await waitFor('a few events', async () => part.items.length >= 3 && !FINAL.includes(part.items.at(-1)!.status));
+    part.stop();
+    await first.dispose();
+    const seen = part.items.map((e) => e.seq);
+    // Let the run move on while nobody listens.
+    await waitFor('more events stored', async () => (await storedSeqs(id)).length > seen.length + 1);
+
+    const second = wsClient(service.url);
+    const rest = collectWs(second, RUN_PROGRESS, { runId: id, afterSeq: seen.at(-1) });
+    await rest.done;
+    await second.dispose();
+    const all = [...seen, ...rest.items.map((e) => e.seq)];
+    expect(all[0]).toBe(1);
+    expectContiguous(all);
+    expect(rest.items.at(-1)!.status).toBe('COMPLETED');
+  });
+
+  it('replays and completes for a run that already finished', async () => {
+    const id = await startRun('quick one');
+    await waitFor('run to finish', async () => {
+      const res = await gql(service.graphqlUrl, GET_RUN, { id });
+      return FINAL.includes(res.data!.run.status);
+    });
+    const client = wsClient(service.url);
+    const replay = collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 0 });
+    await replay.done;
+    const snapshot = collectWs(client, RUN_PROGRESS, { runId: id });
+    await snapshot.done;
+    const pastEnd = collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 10_000 });
+    await pastEnd.done;
+    await client.dispose();
+    expect(replay.items.map((e) => e.seq)).toEqual(await storedSeqs(id).then((s) => s.slice(0, replay.items.length)));
+    expect(replay.items.at(-1)!.status).toBe('COMPLETED');
+    expect(snapshot.items).toHaveLength(1);
+    expect(snapshot.items[0]).toMatchObject({ type: 'SNAPSHOT', status: 'COMPLETED', percent: 100 });
+    expect(pastEnd.items).toEqual([]);
+  });
+
+  it('answers NOT_FOUND for an unknown run', async () => {
+    const client = wsClient(service.url);
+    const sub = collectWs(client, RUN_PROGRESS, { runId: 'run_00000000000000000000000000' });
+    await sub.done.catch(() => {});
+    await client.dispose();
+    expect(sub.items).toEqual([]);
+    expect(JSON.stringify(sub.errors)).toContain('NOT_FOUND');
+  });
+
+  it('delivers every event to 1,000 subscribers of one run', async () => {
+    const id = await startRun('[sim:slow] popular run');
+    const clients = Array.from({ length: 20 }, () => wsClient(service.url));
+    const subs = clients.flatMap((client) => Array.from({ length: 50 }, () => collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 0 })));
+    expect(subs).toHaveLength(1000);
+    await Promise.all(subs.map((s) => s.done));
+    await Promise.all(clients.map((c) => c.dispose()));
+    const stored = await storedSeqs(id);
+    const expected = stored.slice(0, subs[0].items.length);
+    for (const sub of subs) {
+      expect(sub.errors).toEqual([]);
+      expect(sub.items.map((e) => e.seq)).toEqual(expected);
+      expect(sub.items.at(-1)!.status).toBe('COMPLETED');
+    }
+  });
+});

@@ -1,0 +1,86 @@
+import { expect } from 'vitest';
+import { check, type Schema } from '../../src/rest/schema.js';
+import { TEST_TOKEN } from '../support/service.js';
+
+export interface RestResponse {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are inspected freely in tests
+  body: any;
+}
+
+export interface RequestOptions {
+  /** JSON-encoded (with Content-Type: application/json) unless `raw` is given; `raw` is sent without a content type. */
+  body?: unknown;
+  raw?: string | Uint8Array;
+  /** null = send no Authorization header. */
+  token?: string | null;
+  headers?: Record<string, string>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is read as plain JSON
+type OpenApi = any;
+
+/** `/runs/{run_id}/cancel` → a regex matching concrete paths. */
+function templateRegex(template: string): RegExp {
+  return new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}/?$`);
+}
+
+/**
+ * Talks to the REST API over real HTTP and checks every answer against the served OpenAPI
+ * document: the status must be documented for that operation and the body must match its schema.
+ * Errors (documented or not, e.g. the router's 404) must match the Error schema.
+ */
+export class RestClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly doc: OpenApi,
+  ) {}
+
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<RestResponse> {
+    const token = options.token === undefined ? TEST_TOKEN : options.token;
+    const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    let body: string | Uint8Array | undefined;
+    // Bytes, not a string: fetch would add Content-Type: text/plain to a string body.
+    if (options.raw !== undefined)
+      body = typeof options.raw === 'string' ? Buffer.from(options.raw) : options.raw;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = 'application/json';
+    }
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { ...headers, ...options.headers },
+      body: body as BodyInit | undefined,
+    });
+    const text = await response.text();
+    expect(response.headers.get('content-type') ?? '', `${method} ${path} content type`).toMatch(
+      /^application\/json/,
+    );
+    const parsed = method === 'HEAD' ? null : JSON.parse(text);
+    const result = { status: response.status, headers: response.headers, body: parsed };
+    if (method !== 'HEAD') this.validate(method, path, result);
+    return result;
+  }
+
+  get = (path: string, options?: RequestOptions) => this.request('GET', path, options);
+  post = (path: string, body?: unknown, options?: RequestOptions) =>
+    this.request('POST', path, { body, ...options });
+
+  private validate(method: string, path: string, response: RestResponse): void {
+    const schemas: Record<string, Schema> = this.doc.components.schemas;
+    const where = `${method} ${path} → ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`;
+    const template = Object.keys(this.doc.paths).find((t) => templateRegex(t).test(path.split('?')[0]));
+    const operation = template ? this.doc.paths[template][method.toLowerCase()] : undefined;
+    if (!operation) {
+      // Not a documented operation: only the router's 404/405 may answer, as a JSON error.
+      expect([404, 405], where).toContain(response.status);
+      expect(check({ $ref: '#/components/schemas/Error' }, response.body, schemas), where).toBeNull();
+      return;
+    }
+    const documented = operation.responses[String(response.status)];
+    expect(documented, `status not documented: ${where}`).toBeDefined();
+    const schema: Schema | undefined = documented.content?.['application/json']?.schema;
+    if (schema) expect(check(schema, response.body, schemas), where).toBeNull();
+  }
+}

@@ -1,0 +1,116 @@
+import { createClient as createSseClient } from 'graphql-sse';
+import { type Client, createClient as createWsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { TEST_TOKEN } from './service.js';
+
+export interface LiveEventMessage {
+  seq: number;
+  type: string;
+  status: string;
+  percent: number;
+  phase: string;
+  message: string | null;
+  run: { id: string; status: string; percent: number };
+}
+
+export const RUN_PROGRESS = `subscription($runId: ID!, $afterSeq: Int) {
+  runProgress(runId: $runId, afterSeq: $afterSeq) { seq type status percent phase message run { id status percent } }
+}`;
+
+/** What one subscription received, and how it ended. */
+export interface Collected<T> {
+  items: T[];
+  errors: unknown[];
+  /** Resolves when the server completes the subscription (or rejects on error). */
+  done: Promise<void>;
+  stop(): void;
+}
+
+/** A real graphql-ws client (protocol graphql-transport-ws) over a real WebSocket. */
+export function wsClient(httpUrl: string, token: string | null = TEST_TOKEN, extra: Partial<Parameters<typeof createWsClient>[0]> = {}): Client {
+  return createWsClient({
+    url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    lazy: true,
+    retryAttempts: 0,
+    ...extra,
+  });
+}
+
+export function collectWs<T = LiveEventMessage>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  onItem?: (item: T, all: T[]) => void,
+): Collected<T> {
+  const items: T[] = [];
+  const errors: unknown[] = [];
+  let stop = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    stop = client.subscribe<{ [key: string]: T }>(
+      { query, variables },
+      {
+        next: (result) => {
+          if (result.errors) errors.push(...result.errors);
+          const value = result.data ? Object.values(result.data)[0] : undefined;
+          if (value) {
+            items.push(value);
+            onItem?.(value, items);
+          }
+        },
+        error: (error) => {
+          errors.push(error);
+          reject(error);
+        },
+        complete: () => resolve(),
+      },
+    );
+  });
+  done.catch(() => {});
+  return { items, errors, done, stop: () => stop() };
+}
+
+/** A real SSE client (graphql-sse, distinct connections mode, which yoga serves). */
+export function collectSse<T = LiveEventMessage>(
+  httpUrl: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token: string | null = TEST_TOKEN,
+): Collected<T> & { client: ReturnType<typeof createSseClient> } {
+  const client = createSseClient({
+    url: `${httpUrl}/graphql`,
+    singleConnection: false,
+    retryAttempts: 0,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  const items: T[] = [];
+  const errors: unknown[] = [];
+  let stop = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    stop = client.subscribe<{ [key: string]: T }>(
+      { query, variables },
+      {
+        next: (result) => {
+          if (result.errors) errors.push(...result.errors);
+          const value = result.data ? Object.values(result.data)[0] : undefined;
+          if (value) items.push(value);
+        },
+        error: (error) => {
+          errors.push(error);
+          reject(error);
+        },
+        complete: () => resolve(),
+      },
+    );
+  });
+  done.catch(() => {});
+  return { items, errors, done, stop: () => stop(), client };
+}
+
+/** Seqs must go up by exactly one each time. */
+export function expectContiguous(seqs: number[]): void {
+  for (let i = 1; i < seqs.length; i++) {
+    if (seqs[i] !== seqs[i - 1] + 1) throw new Error(`gap or duplicate in seqs: ${seqs.join(',')}`);
+  }
+}

@@ -1,0 +1,137 @@
+/** Shared set-up for end-to-end tests: one database, one simulator, one service, torn down in order. */
+import pg from 'pg';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { GET_RUN, gql, RUN_FIELDS, START_RUN, waitFor, waitForStatus } from './graphql.js';
+import { type RunningService, startService } from './service.js';
+
+export const CANCEL_RUN = `mutation($id: ID!) { cancelRun(id: $id) { run { ${RUN_FIELDS} } } }`;
+export const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'];
+
+export interface Stack {
+  db: TestDatabase;
+  sim: Simulator;
+  service: RunningService;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A fresh database, a simulator and a service pointed at both. */
+export async function startStack(
+  simOptions: SimulatorOptions = {},
+  env: Record<string, string> = {},
+): Promise<Stack> {
+  const db = await createTestDatabase();
+  let sim: Simulator | undefined;
+  try {
+    sim = await startSimulator({ stepMs: 30, rateLimit: false, maxConversations: 100, ...simOptions });
+    const service = await startService(db.url, sim.url, {
+      OPENHANDS_API_VERSION: simOptions.apiVersion ?? 'v1',
+      ...env,
+    });
+    const s = sim;
+    return {
+      db,
+      sim: s,
+      service,
+      url: service.graphqlUrl,
+      async stop() {
+        await service.stop().catch(() => {});
+        await s.stop().catch(() => {});
+        await db.drop();
+      },
+    };
+  } catch (error) {
+    await sim?.stop().catch(() => {});
+    await db.drop().catch(() => {});
+    throw error;
+  }
+}
+
+/** startRun that fails the test on GraphQL errors; returns the run. */
+export async function startRun(url: string, input: Record<string, unknown>): Promise<Record<string, any>> {
+  const res = await gql(url, START_RUN, { input: { projectId: 'p1', ...input } });
+  if (res.errors || !res.data?.startRun) throw new Error(`startRun failed: ${JSON.stringify(res.errors)}`);
+  return res.data.startRun.run;
+}
+
+export async function getRun(url: string, id: string): Promise<Record<string, any>> {
+  const res = await gql(url, GET_RUN, { id });
+  if (res.errors || !res.data?.run) throw new Error(`run(${id}) failed: ${JSON.stringify(res.errors)}`);
+  return res.data.run;
+}
+
+export function finalRun(url: string, id: string, timeoutMs = 30_000) {
+  return waitForStatus(url, id, FINAL, timeoutMs);
+}
+
+/** The run's events as plain nodes. */
+export function eventsOf(
+  run: Record<string, any>,
+): Array<{
+  seq: number;
+  type: string;
+  status: string;
+  percent: number;
+  phase: string;
+  message: string | null;
+}> {
+  return run.events.edges.map((e: { node: unknown }) => e.node);
+}
+
+/** Checks the invariants every run's timeline must keep. */
+export function expectSaneTimeline(run: Record<string, any>): void {
+  const events = eventsOf(run);
+  const problems: string[] = [];
+  events.forEach((e, i) => {
+    if (e.seq !== i + 1) problems.push(`event ${i} has seq ${e.seq}`);
+    if (i > 0 && e.percent < events[i - 1].percent) problems.push(`percent went down at seq ${e.seq}`);
+    if (e.percent === 100 && e.status !== 'COMPLETED')
+      problems.push(`100% while ${e.status} at seq ${e.seq}`);
+  });
+  const finalAt = events.findIndex((e) => FINAL.includes(e.status));
+  if (finalAt >= 0 && events.slice(finalAt).some((e) => e.status !== events[finalAt].status)) {
+    problems.push('status changed after a final status');
+  }
+  if (problems.length)
+    throw new Error(`bad timeline for ${run.id}: ${problems.join('; ')}\n${JSON.stringify(events)}`);
+}
+
+/** Waits until the simulator reports the conversation with this prompt marker as stopped. */
+export function waitForUpstreamStop(sim: Simulator, promptIncludes: string, timeoutMs = 10_000) {
+  return waitFor(
+    `the conversation for "${promptIncludes}" to be stopped upstream`,
+    async () =>
+      sim.conversations().find((c) => c.prompt.includes(promptIncludes) && (c.stopped || c.deleted)),
+    timeoutMs,
+  );
+}
+
+/** Direct SQL against a test database, for checks the API does not expose (row counts, leases). */
+export async function sql<T extends Record<string, unknown>>(
+  dbUrl: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** Largest number of requests the simulator saw within any 1-second window. */
+export function peakRequestsPerSecond(requests: ReadonlyArray<{ at: number }>): number {
+  const times = requests.map((r) => r.at).sort((a, b) => a - b);
+  let peak = 0;
+  let lo = 0;
+  for (let hi = 0; hi < times.length; hi++) {
+    while (times[hi] - times[lo] >= 1000) lo++;
+    peak = Math.max(peak, hi - lo + 1);
+  }
+  return peak;
+}
+
+export { GET_RUN, gql, START_RUN, waitFor, waitForStatus };
