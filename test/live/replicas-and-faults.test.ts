@@ -1,0 +1,166 @@
+import pg from 'pg';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
+import { collectSse, collectWs, expectContiguous, type LiveEventMessage, RUN_PROGRESS, wsClient } from '../support/live.js';
+import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
+
+describe('live progress across replicas and faults', () => {
+  let db: TestDatabase;
+  let sim: Simulator;
+  /** Serves clients only: its poller is off. */
+  let front: RunningService;
+  /** Does all the polling. */
+  let worker: RunningService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({ apiVersion: 'v1', stepMs: 40, rateLimit: false });
+    front = await startService(db.url, sim.url, { POLLER_ENABLED: 'false' }, { instanceId: 'front' });
+    worker = await startService(db.url, sim.url, { POLL_LEASE_MS: '2000' }, { instanceId: 'worker' });
+  });
+  afterAll(async () => {
+    await front?.stop();
+    await worker?.stop();
+    await sim?.stop();
+    await db?.drop();
+  });
+
+  async function startRun(url: string, prompt: string, projectId = 'replicas') {
+    const res = await gql(url, START_RUN, { input: { projectId, compiledPrompt: prompt, repository: 'acme/app' } });
+    expect(res.errors).toBeUndefined();
+    return res.data!.startRun.run.id as string;
+  }
+
+  async function storedSeqs(id: string): Promise<number[]> {
+    const res = await gql(front.graphqlUrl, GET_RUN, { id });
+    return res.data!.run.events.edges.map((e: { node: { seq: number } }) => e.node.seq);
+  }
+
+  it("shows on one instance the progress that another instance's poller wrote", async () => {
+    const client = wsClient(front.url);
+    const id = await startRun(front.graphqlUrl, '[sim:slow] cross-replica');
+    const sub = collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 0 });
+    await sub.done;
+    await client.dispose();
+    expect(sub.errors).toEqual([]);
+    const seqs = sub.items.map((e) => e.seq);
+    expect(seqs[0]).toBe(1);
+    expectContiguous(seqs);
+    expect(sub.items.at(-1)!.status).toBe('COMPLETED');
+    expect(seqs).toEqual(await storedSeqs(id));
+  });
+
+  it('keeps a subscription whole through a database restart (every connection killed mid-run)', async () => {
+    const client = wsClient(front.url);
+    const id = await startRun(front.graphqlUrl, '[sim:slow] survive a restart');
+    const sub = collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 0 });
+    await waitFor('the run to be running', async () => sub.items.some((e) => e.status === 'RUNNING'));
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    // What a restart looks like from the service: every connection to its database dies at once.
+    const killed = await admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [db.name],
+    );
+    await admin.end();
+    expect(killed.rowCount).toBeGreaterThan(1);
+    await sub.done;
+    await client.dispose();
+    expect(sub.errors).toEqual([]);
+    const seqs = sub.items.map((e) => e.seq);
+    expectContiguous(seqs);
+    expect(sub.items.at(-1)!.status).toBe('COMPLETED');
+    expect(seqs).toEqual(await storedSeqs(id));
+  });
+
+  it('lets a slow consumer fall behind without holding up others, then catch up in order', async () => {
+    const id = await startRun(front.graphqlUrl, '[sim:slow] slow reader');
+    // A raw graphql-transport-ws client whose socket stops reading (TCP backpressure).
+    const slow = new WebSocket(`${front.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    const received: LiveEventMessage[] = [];
+    let completed = false;
+    slow.on('message', (raw) => {
+      const msg = JSON.parse(String(raw));
+      if (msg.type === 'connection_ack') {
+        slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: RUN_PROGRESS, variables: { runId: id, afterSeq: 0 } } }));
+      } else if (msg.type === 'next') {
+        received.push(msg.payload.data.runProgress);
+      } else if (msg.type === 'complete') {
+        completed = true;
+      }
+    });
+    await new Promise((resolve) => slow.once('open', resolve));
+    slow.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${TEST_TOKEN}` } }));
+    await waitFor('the first event', async () => received.length > 0);
+    (slow as unknown as { _socket: { pause(): void } })._socket.pause();
+    const pausedAt = received.length;
+
+    const fast = wsClient(front.url);
+    const quick = collectWs(fast, RUN_PROGRESS, { runId: id, afterSeq: 0 });
+    await quick.done;
+    await fast.dispose();
+    expect(quick.items.at(-1)!.status).toBe('COMPLETED');
+    // While paused the slow reader got nothing more, yet the fast one finished.
+    expect(received.length).toBe(pausedAt);
+
+    (slow as unknown as { _socket: { resume(): void } })._socket.resume();
+    await waitFor('the slow reader to complete', async () => completed);
+    slow.close();
+    expect(received.map((e) => e.seq)).toEqual(quick.items.map((e) => e.seq));
+  });
+
+  it('holds no queue for a subscriber that stops pulling: it reads from the log when asked', async () => {
+    const id = await startRun(front.graphqlUrl, 'nobody pulls');
+    const principal = { name: 'test', projects: null };
+    const iterator = await front.app.live.runProgress(id, 0, principal);
+    await waitFor('the run to finish', async () => {
+      const res = await gql(front.graphqlUrl, GET_RUN, { id });
+      return res.data!.run.status === 'COMPLETED';
+    });
+    const seqs: number[] = [];
+    for await (const event of { [Symbol.asyncIterator]: () => iterator }) seqs.push(event.seq);
+    expect(seqs).toEqual(await storedSeqs(id));
+    expect(front.app.live.open).toBe(0);
+  });
+
+  it('streams runsChanged for the matching project only', async () => {
+    const client = wsClient(front.url);
+    const seen: Array<{ run: { id: string; projectId: string; status: string } }> = [];
+    const sub = collectWs<{ run: { id: string; projectId: string; status: string } }>(
+      client,
+      'subscription($p: String) { runsChanged(projectId: $p) { seq run { id projectId status } } }',
+      { p: 'dash-a' },
+      (item) => seen.push(item),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const a1 = await startRun(front.graphqlUrl, 'a1', 'dash-a');
+    const a2 = await startRun(front.graphqlUrl, 'a2', 'dash-a');
+    const b1 = await startRun(front.graphqlUrl, 'b1', 'dash-b');
+    await waitFor('both dash-a runs to complete', async () =>
+      [a1, a2].every((id) => seen.some((m) => m.run.id === id && m.run.status === 'COMPLETED')),
+    );
+    sub.stop();
+    await client.dispose();
+    expect(seen.every((m) => m.run.projectId === 'dash-a')).toBe(true);
+    expect(seen.some((m) => m.run.id === b1)).toBe(false);
+  });
+
+  it('refuses subscriptions without a valid token on both transports', async () => {
+    for (const token of [null, 'wrong-token']) {
+      const closed = new Promise<number>((resolve) => {
+        const client = wsClient(front.url, token, { on: { closed: (event) => resolve((event as { code: number }).code) } });
+        collectWs(client, RUN_PROGRESS, { runId: 'run_00000000000000000000000000' });
+      });
+      expect(await closed).toBe(4403);
+
+      const sse = collectSse(front.url, RUN_PROGRESS, { runId: 'run_00000000000000000000000000' }, token);
+      await sse.done.catch(() => {});
+      sse.client.dispose();
+      expect(sse.items).toEqual([]);
+      expect(String(sse.errors[0])).toMatch(/401|UNAUTHENTICATED/);
+    }
+  });
+});
