@@ -1,3 +1,4 @@
+import { loadOpsConfig, type OpsConfig } from './ops-config.js';
 import { normaliseDatabaseUrl } from './storage/database-url.js';
 
 /** Start-up configuration, read once from the environment. Every name is documented in .env.example. */
@@ -39,6 +40,8 @@ export interface Config {
     gitlabSecret: string | undefined;
     maxBodyBytes: number;
   };
+  /** Limits, metrics, token checks and shutdown (src/ops-config.ts). */
+  ops: OpsConfig;
 }
 
 export class ConfigError extends Error {
@@ -53,12 +56,12 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-function read(env: Env, name: string): string | undefined {
+export function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === '' ? undefined : value;
 }
 
-function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
@@ -68,7 +71,7 @@ function int(env: Env, name: string, fallback: number, min: number, max = Number
   return value;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
+export function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = read(env, name)?.toLowerCase();
   if (raw === undefined) return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
@@ -164,5 +167,6 @@ export function loadConfig(env: Env = process.env): Config {
       gitlabSecret: webhookSecret(env, 'GITLAB_WEBHOOK_SECRET'),
       maxBodyBytes: int(env, 'WEBHOOK_MAX_BODY_BYTES', 1024 * 1024, 1024, 25 * 1024 * 1024),
     },
+    ops: loadOpsConfig(env),
   };
 }

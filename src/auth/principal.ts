@@ -4,6 +4,8 @@ export interface Principal {
   name: string;
   /** Projects this token may touch; null means all. */
   projects: string[] | null;
+  /** Id of the stored (ApiToken) token, so its revocation can end what it opened; unset for API_TOKENS. */
+  tokenId?: string;
 }
 
 export const SYSTEM: Principal = { name: 'system', projects: null };

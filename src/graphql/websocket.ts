@@ -2,13 +2,16 @@ import type { Server } from 'node:http';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Principal } from '../auth/principal.js';
 import { bearerToken, type TokenVerifier } from '../auth/tokens.js';
 import type { Yoga } from './yoga.js';
 
 export interface WebSocketOptions {
   /** Ping interval; a client that does not answer within it is disconnected. */
   keepAliveMs: number;
+  /** Largest message accepted (GRAPHQL_MAX_BODY_BYTES); bigger ones close the socket with 1009. */
+  maxPayloadBytes?: number;
 }
 
 interface EnvelopRoot {
@@ -22,7 +25,9 @@ interface EnvelopRoot {
  * graphql-ws recipe. A connection without a valid token is refused at connection_init.
  */
 export function attachWebSocket(server: Server, yoga: Yoga, tokens: TokenVerifier, options: WebSocketOptions) {
-  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: 1024 * 1024 });
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: options.maxPayloadBytes ?? 1024 * 1024 });
+  // Who opened each socket, so a revoked token's sockets can be found and closed.
+  const principals = new Map<WebSocket, Principal>();
   const disposable = useServer(
     {
       execute: (args) => (args.rootValue as EnvelopRoot).execute(args) as never,
@@ -31,7 +36,11 @@ export function attachWebSocket(server: Server, yoga: Yoga, tokens: TokenVerifie
         const header = ctx.connectionParams?.authorization;
         const principal = await tokens.verify(bearerToken(typeof header === 'string' ? header : null));
         // false → graphql-ws closes the socket with 4403 Forbidden.
-        return principal !== null;
+        if (!principal) return false;
+        const socket = ctx.extra.socket;
+        principals.set(socket, principal);
+        socket.once('close', () => principals.delete(socket));
+        return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
@@ -49,10 +58,18 @@ export function attachWebSocket(server: Server, yoga: Yoga, tokens: TokenVerifie
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
+        let document: ReturnType<typeof parse>;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          // A syntax error or an oversized document: an error for this operation, not a 4500 close.
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         const args = {
           schema,
           operationName: payload.operationName,
-          document: parse(payload.query),
+          document,
           variableValues: payload.variables,
           contextValue,
           rootValue: { execute, subscribe },
@@ -68,6 +85,21 @@ export function attachWebSocket(server: Server, yoga: Yoga, tokens: TokenVerifie
   return {
     get clients() {
       return wss.clients.size;
+    },
+    /** Stored-token ids behind open sockets (revocation check). */
+    tokenIds(): string[] {
+      return [...principals.values()].flatMap((p) => (p.tokenId ? [p.tokenId] : []));
+    },
+    /** Closes the sockets opened with this token with 4403 Forbidden; returns how many. */
+    closeFor(tokenId: string): number {
+      let closed = 0;
+      for (const [socket, principal] of principals) {
+        if (principal.tokenId !== tokenId) continue;
+        socket.close(CloseCode.Forbidden, 'Forbidden: the API token was revoked');
+        principals.delete(socket);
+        closed++;
+      }
+      return closed;
     },
     /** Closes every socket with 1001 Going Away and stops accepting. */
     async close(): Promise<void> {

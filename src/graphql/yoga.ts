@@ -1,4 +1,4 @@
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { TokenVerifier } from '../auth/tokens.js';
 import { bearerToken } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
@@ -13,16 +13,26 @@ export interface YogaDeps {
   services: Services;
   tokens: TokenVerifier;
   log: Logger;
+  /** Limits, CSRF prevention, metrics (wired in app.ts). */
+  plugins?: Plugin[];
+  /** GRAPHQL_MAX_BODY_BYTES: larger bodies get 413 REQUEST_ENTITY_TOO_LARGE. */
+  maxRequestBodySize?: number;
+  /** GraphiQL needs introspection, so it is served only where introspection is on. */
+  graphiql?: boolean;
 }
 
 export type Yoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
-export function createGraphQL({ prisma, services, tokens, log }: YogaDeps): Yoga {
+export function createGraphQL({ prisma, services, tokens, log, ...options }: YogaDeps): Yoga {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'openhands-runner', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) },
+    graphiql: options.graphiql === false
+      ? false
+      : { title: 'openhands-runner', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) },
+    plugins: options.plugins ?? [],
+    maxRequestBodySize: options.maxRequestBodySize,
     logging: {
       debug: (...args) => log.debug({ args }, 'yoga'),
       info: (...args) => log.info({ args }, 'yoga'),

@@ -26,7 +26,11 @@ function compile(route: Route): CompiledRoute {
     match(path) {
       const m = re.exec(path);
       if (!m) return null;
-      return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
+      try {
+        return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
+      } catch {
+        return null; // malformed percent-encoding: no such resource
+      }
     },
   };
 }

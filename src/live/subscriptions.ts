@@ -1,4 +1,5 @@
 import { canAccessProject, type Principal } from '../auth/principal.js';
+import { AppError } from '../errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { RunService } from '../runs/service.js';
 import { isFinal, type RunStatus } from '../runs/status.js';
@@ -13,12 +14,15 @@ const RETRY_MS = 500;
  * the registry is how shutdown finds them.
  */
 export class Subscriptions {
-  private readonly active = new Set<AbortController>();
+  /** Each open subscription with the caller that opened it (per-token limits, revocation). */
+  private readonly active = new Map<AbortController, Principal>();
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly feeds: RunFeeds,
     private readonly runs: RunService,
+    /** Open subscriptions one token may hold on this replica; 0 = unlimited. */
+    private readonly maxPerToken = 0,
   ) {}
 
   get open(): number {
@@ -27,7 +31,37 @@ export class Subscriptions {
 
   /** Ends every open subscription (graceful shutdown). */
   closeAll(): void {
-    for (const controller of this.active) controller.abort();
+    for (const controller of this.active.keys()) controller.abort();
+  }
+
+  /** Stored-token ids behind open subscriptions, for the revocation check. */
+  tokenIds(): Set<string> {
+    return new Set([...this.active.values()].flatMap((p) => (p.tokenId ? [p.tokenId] : [])));
+  }
+
+  /** Ends the subscriptions opened with this stored token (it was revoked); returns how many. */
+  closeFor(tokenId: string): number {
+    let closed = 0;
+    for (const [controller, principal] of this.active) {
+      if (principal.tokenId !== tokenId) continue;
+      controller.abort();
+      closed++;
+    }
+    return closed;
+  }
+
+  /** Refuses a new subscription past MAX_SUBSCRIPTIONS_PER_TOKEN. */
+  private admit(principal: Principal): void {
+    if (this.maxPerToken <= 0) return;
+    let open = 0;
+    for (const p of this.active.values()) if (p.name === principal.name) open++;
+    if (open >= this.maxPerToken) {
+      throw new AppError(
+        'RATE_LIMITED',
+        `Too many open subscriptions for this token (at most ${this.maxPerToken}); close one first`,
+        { limit: 'subscriptions', max: this.maxPerToken },
+      );
+    }
   }
 
   /**
@@ -37,8 +71,10 @@ export class Subscriptions {
    */
   async runProgress(runId: string, afterSeq: number | null, principal: Principal): Promise<AsyncIterableIterator<LiveEvent>> {
     const run = await this.runs.require(runId, principal);
+    // Checked after the await, right before registering, so concurrent opens cannot slip past.
+    this.admit(principal);
     const { feed, release } = this.feeds.follow(runId);
-    return this.iterate(release, async function* (signal) {
+    return this.iterate(principal, release, async function* (signal) {
       let cursor: number;
       if (afterSeq == null) {
         yield snapshot(run);
@@ -75,6 +111,7 @@ export class Subscriptions {
     filter: { projectId?: string | null; status?: RunStatus[] | null },
     principal: Principal,
   ): AsyncIterableIterator<{ run: Run; seq: number }> {
+    this.admit(principal);
     const pending = new Map<string, number>();
     let wake: (() => void) | undefined;
     const off = this.feeds.onChange(
@@ -87,7 +124,7 @@ export class Subscriptions {
       () => {},
     );
     const prisma = this.prisma;
-    return this.iterate(off, async function* (signal) {
+    return this.iterate(principal, off, async function* (signal) {
       while (!signal.aborted) {
         if (pending.size === 0) {
           await untilAborted(signal, (resolve) => {
@@ -117,9 +154,13 @@ export class Subscriptions {
   }
 
   /** Wraps a generator so that return() (client left) and shutdown interrupt it even mid-wait. */
-  private iterate<T>(cleanup: () => void, make: (signal: AbortSignal) => AsyncGenerator<T>): AsyncIterableIterator<T> {
+  private iterate<T>(
+    principal: Principal,
+    cleanup: () => void,
+    make: (signal: AbortSignal) => AsyncGenerator<T>,
+  ): AsyncIterableIterator<T> {
     const controller = new AbortController();
-    this.active.add(controller);
+    this.active.set(controller, principal);
     const generator = make(controller.signal);
     const end = () => {
       if (!this.active.delete(controller)) return;

@@ -40,6 +40,8 @@ export interface RunServiceOptions {
   maxPageSize: number;
   /** Told when there is new work for the poller (a queued run, a cancel to send upstream). */
   onWork?: () => void;
+  /** Throws RATE_LIMITED when the caller sends mutations too fast (src/limits/rate-limiter.ts). */
+  limitMutations?: (principal: Principal) => void;
 }
 
 /** Run use cases, shared by every API (GraphQL today). Resolvers stay thin and call these. */
@@ -54,6 +56,7 @@ export class RunService {
   }
 
   async start(input: StartRunInput, principal: Principal): Promise<{ run: Run; created: boolean }> {
+    this.options.limitMutations?.(principal);
     const valid = validateStartRun(input);
     if (!canAccessProject(principal, valid.projectId)) {
       throw new AppError(
@@ -104,6 +107,7 @@ export class RunService {
 
   /** Ends the run CANCELLED; the poller stops the upstream conversation (and retries until it is). */
   async cancel(id: string, principal: Principal, reason = 'Cancelled by client'): Promise<Run> {
+    this.options.limitMutations?.(principal);
     await this.require(id, principal);
     const result = await this.store.transition(id, (run) => {
       if (run.status === 'CANCELLED') return null;

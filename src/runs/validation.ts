@@ -53,7 +53,8 @@ export function normaliseRepository(field: string, raw: unknown, provider: GitPr
   const url = /^https?:\/\/[^/\s]+\/(.+?)(?:\.git)?\/?$/i.exec(value);
   if (url) value = url[1];
   const segments = value.split('/');
-  const segment = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+  // Names may start with a dot (".github" repositories are common), but "." and ".." are no names.
+  const segment = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*$/;
   if (segments.length < 2 || !segments.every((s) => segment.test(s) && s !== '.' && s !== '..')) {
     throw badInput(
       field,
@@ -78,9 +79,11 @@ export function validateBranch(field: string, raw: unknown): string {
     value.startsWith('/') ||
     value.endsWith('/') ||
     value.endsWith('.') ||
-    value.endsWith('.lock') ||
     value.includes('//') ||
-    value === '@';
+    value === '@' ||
+    value === 'HEAD' ||
+    // Per path component: none may start with a dot or end with ".lock".
+    value.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock'));
   if (bad) throw badInput(field, `${field} ${JSON.stringify(value)} is not a valid git branch name`);
   return value;
 }

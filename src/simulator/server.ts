@@ -36,6 +36,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const delays = new Set<NodeJS.Timeout>();
   let down = false;
   let stopped = false;
+  /** While set, requests are logged but wait here, unanswered, until hold(false). */
+  let held: { released: Promise<void>; release: () => void } | null = null;
 
   /** Decide the reply; null means the socket was dropped and nothing is to be sent. */
   async function decide(req: IncomingMessage, ctx: RequestContext): Promise<Reply | null> {
@@ -85,6 +87,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     requests.push(entry);
     lastRequestMs = entry.at;
     if (down) {
+      req.socket.destroy();
+      return;
+    }
+    if (held) await held.released;
+    if (stopped) {
       req.socket.destroy();
       return;
     }
@@ -161,6 +168,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       down = value;
       if (value) destroySockets();
     },
+    hold(value) {
+      if (value && !held) {
+        let release = () => {};
+        const released = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        held = { released, release };
+      } else if (!value && held) {
+        held.release();
+        held = null;
+      }
+    },
     restart() {
       api.restart();
       // Sockets are left open on purpose: dropping keep-alive connections would make the
@@ -178,6 +197,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     async stop() {
       if (stopped) return;
       stopped = true;
+      held?.release();
+      held = null;
       api.shutdown();
       for (const t of delays) clearTimeout(t);
       delays.clear();

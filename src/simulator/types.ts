@@ -83,6 +83,11 @@ export interface Simulator {
   failNext(count: number, status: number, opts?: FailNextOptions): void;
   /** While down, every incoming connection is destroyed without an answer. */
   setDown(down: boolean): void;
+  /**
+   * While held, requests are accepted and logged (status 0) but not answered; hold(false) lets them
+   * go on (a request whose client went away meanwhile is still carried out, as a real server would).
+   */
+  hold(held: boolean): void;
   /** Simulate a server restart: V0 conversations are forgotten (read STOPPED); V1 state is kept. */
   restart(): void;
   conversations(): ConversationInfo[];

@@ -11,7 +11,7 @@ import type { PullRequestChange, PullRequestFacts } from './types.js';
  *    repository (when set) is the request's.
  * 2. PULL_REQUEST — a run the poller (or an earlier delivery) already attached this request to:
  *    same provider, number and repository (host and URL spelling do not matter).
- * 3. BRANCH — only for an opened request: the one run in this repository that is talking to
+ * 3. BRANCH — only for an opened (or reopened) request: the one run in this repository that is talking to
  *    OpenHands (STARTING, RUNNING, AWAITING_INPUT), has no request yet and started before the
  *    request was created. Run.branch is the branch the agent starts from, so it must be the
  *    request's head (the agent pushed to it) or base (the agent branched off it), or be unset.

@@ -1,0 +1,157 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { RUN_STATUSES, sqlStatusList, UPSTREAM_ACTIVE_STATUSES } from '../runs/status.js';
+
+const PREFIX = 'openhands_runner_';
+const DB_TIMEOUT_MS = 2000;
+const active = Prisma.raw(sqlStatusList(UPSTREAM_ACTIVE_STATUSES));
+
+export interface MetricsSources {
+  prisma: PrismaClient;
+  /** Open GraphQL subscriptions (graphql-ws and SSE) on this replica. */
+  openSubscriptions: () => number;
+  /** Open WebSocket connections on this replica. */
+  websocketConnections: () => number;
+}
+
+/**
+ * The Prometheus registry of one service instance (own registry, so several instances in one test
+ * process do not collide). Counters and histograms move as things happen; database-wide numbers
+ * (runs by status, poll lag, webhook deliveries) are read at scrape time, so every replica reports
+ * the same global values — aggregate them with max(), not sum().
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private sources: MetricsSources | undefined;
+
+  readonly graphqlOperations = new Counter({
+    name: `${PREFIX}graphql_operations_total`,
+    help: 'GraphQL operations by type, first root field and outcome (ok, error, rejected = refused before execution).',
+    labelNames: ['type', 'field', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly graphqlDuration = new Histogram({
+    name: `${PREFIX}graphql_operation_duration_seconds`,
+    help: 'Execution time of GraphQL queries and mutations (subscriptions: until the stream is set up).',
+    labelNames: ['type', 'field'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly openhandsRequests = new Counter({
+    name: `${PREFIX}openhands_requests_total`,
+    help: 'HTTP calls to OpenHands by endpoint and outcome (2xx, 4xx, 429, 5xx, network).',
+    labelNames: ['route', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly openhandsDuration = new Histogram({
+    name: `${PREFIX}openhands_request_duration_seconds`,
+    help: 'Latency of HTTP calls to OpenHands by endpoint and outcome.',
+    labelNames: ['route', 'outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: `${PREFIX}rate_limited_total`,
+    help: 'Requests refused by a per-token limit (mutations, subscriptions).',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  private readonly runs = new Gauge({
+    name: `${PREFIX}runs`,
+    help: 'Runs in the database by status.',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  private readonly pollLag = new Gauge({
+    name: `${PREFIX}poll_lag_seconds`,
+    help: 'How long the oldest run due for a poll has been waiting for one (0 when none is due).',
+    registers: [this.registry],
+  });
+  private readonly webhookDeliveries = new Gauge({
+    name: `${PREFIX}webhook_deliveries`,
+    help: 'Webhook deliveries recorded in the database by provider and outcome (refused deliveries are not recorded).',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly databaseUp = new Gauge({
+    name: `${PREFIX}database_up`,
+    help: '1 when the last scrape could read the database, else 0 (database gauges then keep old values).',
+    registers: [this.registry],
+  });
+  private readonly subscriptions = new Gauge({
+    name: `${PREFIX}open_subscriptions`,
+    help: 'Open GraphQL subscriptions on this replica.',
+    registers: [this.registry],
+  });
+  private readonly websockets = new Gauge({
+    name: `${PREFIX}websocket_connections`,
+    help: 'Open graphql-ws connections on this replica.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  }
+
+  /** Set once the app has built what the scrape reads. */
+  attach(sources: MetricsSources): void {
+    this.sources = sources;
+  }
+
+  /** OpenHandsHttp's onRequest hook. */
+  readonly onOpenHandsRequest = (info: { route: string; status: number | 'error'; ms: number }): void => {
+    const outcome =
+      info.status === 'error'
+        ? 'network'
+        : info.status === 429
+          ? '429'
+          : `${Math.floor(info.status / 100)}xx`;
+    this.openhandsRequests.inc({ route: info.route, outcome });
+    this.openhandsDuration.observe({ route: info.route, outcome }, info.ms / 1000);
+  };
+
+  /** The text for GET /metrics. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    if (this.sources) {
+      this.subscriptions.set(this.sources.openSubscriptions());
+      this.websockets.set(this.sources.websocketConnections());
+      this.databaseUp.set((await this.readDatabase(this.sources.prisma)) ? 1 : 0);
+    }
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private async readDatabase(prisma: PrismaClient): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), DB_TIMEOUT_MS);
+    });
+    try {
+      const [byStatus, lag, deliveries] = await Promise.race([
+        Promise.all([
+          prisma.run.groupBy({ by: ['status'], _count: { _all: true } }),
+          // Same condition as claimDueRuns: active (or owing a stop), due, and not leased.
+          prisma.$queryRaw<Array<{ lag: number | null }>>`
+            SELECT EXTRACT(EPOCH FROM now() - min("nextPollAt"))::float8 AS lag FROM "Run"
+            WHERE ("status" IN (${active}) OR "stopPending") AND "nextPollAt" <= now()
+              AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now())`,
+          prisma.webhookDelivery.groupBy({ by: ['provider', 'outcome'], _count: { _all: true } }),
+        ]),
+        timeout,
+      ]);
+      // Every status is always present, so a series drops to 0 instead of vanishing.
+      for (const status of RUN_STATUSES) this.runs.set({ status }, 0);
+      for (const row of byStatus) this.runs.set({ status: row.status }, row._count._all);
+      this.pollLag.set(Math.max(0, lag[0]?.lag ?? 0));
+      this.webhookDeliveries.reset();
+      for (const row of deliveries) {
+        this.webhookDeliveries.set({ provider: row.provider, outcome: row.outcome }, row._count._all);
+      }
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { bool, int, read } from './config.js';
+
+/**
+ * Settings an operator tunes for production: abuse limits, metrics access, how quickly revoked
+ * tokens lose their subscriptions, and shutdown timing. Kept apart from config.ts so that file stays
+ * about wiring; every name is documented in .env.example and docs/operations.md.
+ */
+export interface OpsConfig {
+  limits: {
+    /** Deepest field nesting an operation may have (QUERY_TOO_DEEP). */
+    maxQueryDepth: number;
+    /** Estimated fields resolved, lists multiplied by their page size (QUERY_TOO_COMPLEX). */
+    maxQueryCost: number;
+    /** Size of the GraphQL document text, variables excluded (DOCUMENT_TOO_LARGE). */
+    maxDocumentBytes: number;
+    /** Lexical tokens in the document, which bounds parsing work (DOCUMENT_TOO_LARGE). */
+    maxDocumentTokens: number;
+    /** Size of a GraphQL HTTP body or WebSocket message (REQUEST_ENTITY_TOO_LARGE / 413). */
+    graphqlMaxBodyBytes: number;
+    /** Mutations (startRun, cancelRun, REST POSTs) per token per minute; 0 turns the limit off. */
+    mutationsPerMinute: number;
+    /** Mutations a token may send at once before the per-minute rate applies. */
+    mutationBurst: number;
+    /** Open subscriptions per token on one replica; 0 turns the limit off. */
+    maxSubscriptionsPerToken: number;
+  };
+  /** Schema introspection (and GraphiQL, which needs it); off by default when NODE_ENV=production. */
+  introspection: boolean;
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  metricsToken: string | undefined;
+  /** How often open subscriptions' tokens are checked for revocation. */
+  tokenRecheckMs: number;
+  /** After SIGTERM: how long /ready answers 503 before the server stops accepting connections. */
+  shutdownDelayMs: number;
+  /** After SIGTERM: the process exits (code 1) if a clean stop takes longer than this. */
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadOpsConfig(env: Env): OpsConfig {
+  const production = read(env, 'NODE_ENV') === 'production';
+  const mutationsPerMinute = int(env, 'RATE_LIMIT_MUTATIONS_PER_MINUTE', 120, 0, 1_000_000);
+  return {
+    limits: {
+      maxQueryDepth: int(env, 'GRAPHQL_MAX_DEPTH', 12, 2, 1000),
+      maxQueryCost: int(env, 'GRAPHQL_MAX_COST', 20_000, 10, 100_000_000),
+      maxDocumentBytes: int(env, 'GRAPHQL_MAX_DOCUMENT_BYTES', 256 * 1024, 256, 10 * 1024 * 1024),
+      maxDocumentTokens: int(env, 'GRAPHQL_MAX_TOKENS', 5000, 50, 1_000_000),
+      graphqlMaxBodyBytes: int(env, 'GRAPHQL_MAX_BODY_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+      mutationsPerMinute,
+      mutationBurst: int(env, 'RATE_LIMIT_MUTATIONS_BURST', Math.min(30, mutationsPerMinute) || 1, 1, 1_000_000),
+      maxSubscriptionsPerToken: int(env, 'MAX_SUBSCRIPTIONS_PER_TOKEN', 100, 0, 1_000_000),
+    },
+    introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
+    metricsToken: read(env, 'METRICS_TOKEN'),
+    tokenRecheckMs: int(env, 'TOKEN_RECHECK_MS', 5000, 100, 10 * 60 * 1000),
+    shutdownDelayMs: int(env, 'SHUTDOWN_DELAY_MS', 0, 0, 60_000),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 1000, 10 * 60 * 1000),
+  };
+}

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventsOf, finalRun, getRun, type Stack, startRun, startStack, waitForStatus } from '../support/runs.js';
+
+describe('MAX_ACTIVE_RUNS caps concurrent OpenHands conversations', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ apiVersion: 'v1', stepMs: 30 }, { MAX_ACTIVE_RUNS: '1' });
+  });
+  afterAll(async () => stack?.stop());
+
+  it('keeps the second run QUEUED until the first one has finished', async () => {
+    const first = await startRun(stack.url, { compiledPrompt: 'First [sim:slow] #k1', repository: 'acme/widgets' });
+    const second = await startRun(stack.url, { compiledPrompt: 'Second #k2', repository: 'acme/widgets' });
+    await waitForStatus(stack.url, first.id, ['RUNNING']);
+    // While the first is active the second has not been sent to OpenHands.
+    expect((await getRun(stack.url, second.id)).status).toBe('QUEUED');
+    expect(stack.sim.conversations().some((c) => c.prompt.includes('#k2'))).toBe(false);
+
+    const [a, b] = await Promise.all([finalRun(stack.url, first.id), finalRun(stack.url, second.id)]);
+    expect(a.status).toBe('COMPLETED');
+    expect(b.status).toBe('COMPLETED');
+    // The second started only after the first had finished.
+    expect(new Date(b.startedAt).getTime()).toBeGreaterThanOrEqual(new Date(a.finishedAt).getTime());
+    expect(eventsOf(b)[0].status).toBe('QUEUED');
+  });
+
+  it('a cancelled or failed run frees its slot', async () => {
+    const blocker = await startRun(stack.url, { compiledPrompt: 'Blocker [sim:slow] #k3', repository: 'acme/widgets' });
+    const waiting = await startRun(stack.url, { compiledPrompt: 'Waiting #k4', repository: 'acme/widgets' });
+    await waitForStatus(stack.url, blocker.id, ['STARTING', 'RUNNING']);
+    expect((await getRun(stack.url, waiting.id)).status).toBe('QUEUED');
+    const { gql, CANCEL_RUN } = await import('../support/runs.js');
+    const cancelled = await gql(stack.url, CANCEL_RUN, { id: blocker.id });
+    expect(cancelled.data!.cancelRun.run.status).toBe('CANCELLED');
+    expect((await finalRun(stack.url, waiting.id)).status).toBe('COMPLETED');
+  });
+});

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OpenHandsDriver, UpstreamRun } from '../../src/openhands/driver.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { expectSaneTimeline, finalRun, sql, startRun } from '../support/runs.js';
+import { type RunningService, startService } from '../support/service.js';
+
+/**
+ * Watches every upstream call (start, poll, stop) of several service instances: which runs each call
+ * is about, whether another call about the same run is still in flight anywhere, and whether the
+ * calling instance held the run's lease at that moment.
+ */
+class Referee {
+  private readonly inFlight = new Map<string, string>();
+  readonly overlaps: string[] = [];
+  readonly leaseProblems: string[] = [];
+  readonly callsBy = new Map<string, number>();
+  readonly runsBy = new Map<string, Set<string>>();
+
+  constructor(private readonly dbUrl: string) {}
+
+  watch(service: RunningService, owner: string): void {
+    for (const version of ['v1', 'v0'] as const) {
+      const driver = service.app.openhands.driver(version) as OpenHandsDriver;
+      const wrap = <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>, runsOf: (...args: A) => UpstreamRun[]) =>
+        async (...args: A): Promise<R> => {
+          const ids = runsOf(...args).map((r) => r.id);
+          await this.enter(owner, name, ids);
+          try {
+            // Widen the window in which a second poller could wrongly work the same run.
+            await new Promise((r) => setTimeout(r, 25));
+            return await fn(...args);
+          } finally {
+            for (const id of ids) this.inFlight.delete(id);
+          }
+        };
+      driver.start = wrap('start', driver.start.bind(driver), (run) => [run]);
+      driver.poll = wrap('poll', driver.poll.bind(driver), (runs) => runs);
+      driver.stop = wrap('stop', driver.stop.bind(driver), (run) => [run]);
+    }
+  }
+
+  private async enter(owner: string, call: string, ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const other = this.inFlight.get(id);
+      if (other) this.overlaps.push(`${owner} ${call} ${id} while ${other} was working it`);
+      this.inFlight.set(id, `${owner} ${call}`);
+    }
+    this.callsBy.set(owner, (this.callsBy.get(owner) ?? 0) + 1);
+    const mine = this.runsBy.get(owner) ?? new Set<string>();
+    for (const id of ids) mine.add(id);
+    this.runsBy.set(owner, mine);
+    const rows = await sql<{ id: string; leaseOwner: string | null; valid: boolean }>(
+      this.dbUrl,
+      `SELECT id, "leaseOwner", "leaseExpiresAt" > now() AS valid FROM "Run" WHERE id = ANY($1)`,
+      [ids],
+    );
+    for (const row of rows) {
+      if (row.leaseOwner !== owner || !row.valid) {
+        this.leaseProblems.push(`${owner} ${call} ${row.id} with lease ${row.leaseOwner} (valid: ${row.valid})`);
+      }
+    }
+  }
+}
+
+for (const apiVersion of ['v1', 'v0'] as const) {
+  describe(`two service instances on one database (${apiVersion})`, () => {
+    let db: TestDatabase;
+    let sim: Simulator;
+    let a: RunningService;
+    let b: RunningService;
+    let referee: Referee;
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      sim = await startSimulator({ apiVersion, stepMs: 30, rateLimit: false, maxConversations: 100 });
+      const env = { OPENHANDS_API_VERSION: apiVersion, POLL_BATCH_SIZE: '3', MAX_ACTIVE_RUNS: '6' };
+      a = await startService(db.url, sim.url, env, { instanceId: 'replica-a' });
+      b = await startService(db.url, sim.url, env, { instanceId: 'replica-b' });
+      referee = new Referee(db.url);
+      referee.watch(a, 'replica-a');
+      referee.watch(b, 'replica-b');
+    });
+    afterAll(async () => {
+      await Promise.all([a?.stop(), b?.stop()]);
+      await sim?.stop();
+      await db?.drop();
+    });
+
+    it('never work the same run at once, start each run once, and share the work', async () => {
+      const prompts = Array.from({ length: 10 }, (_, i) => `replicated ${i} ${i % 3 === 0 ? '[sim:slow]' : ''} #p${i}`);
+      // Half the runs are started through each instance.
+      const runs = await Promise.all(
+        prompts.map((p, i) => startRun((i % 2 ? a : b).graphqlUrl, { compiledPrompt: p, repository: 'acme/widgets' })),
+      );
+      const done = await Promise.all(runs.map((r, i) => finalRun((i % 2 ? b : a).graphqlUrl, r.id, 60_000)));
+      for (const run of done) {
+        expect(run.status, run.compiledPrompt).toBe('COMPLETED');
+        expectSaneTimeline(run);
+      }
+      for (const p of prompts) expect(sim.conversations().filter((c) => c.prompt === p), p).toHaveLength(1);
+
+      expect(referee.overlaps).toEqual([]);
+      expect(referee.leaseProblems).toEqual([]);
+      // Both instances really polled (the check above is not vacuous).
+      expect(referee.callsBy.get('replica-a') ?? 0).toBeGreaterThan(0);
+      expect(referee.callsBy.get('replica-b') ?? 0).toBeGreaterThan(0);
+      // The cap holds across instances: never more than MAX_ACTIVE_RUNS runs upstream at once.
+      const spans = await sql<{ started: Date; finished: Date }>(
+        db.url,
+        `SELECT min(e.at) AS started, r."finishedAt" AS finished FROM "Run" r JOIN "RunEvent" e ON e."runId" = r.id
+         WHERE e.status = 'STARTING' GROUP BY r.id`,
+      );
+      expect(spans).toHaveLength(prompts.length);
+      const edges = spans.flatMap((s) => [
+        { at: new Date(s.started).getTime(), d: 1 },
+        { at: new Date(s.finished).getTime(), d: -1 },
+      ]);
+      edges.sort((x, y) => x.at - y.at || x.d - y.d);
+      let open = 0;
+      let peak = 0;
+      for (const e of edges) peak = Math.max(peak, (open += e.d));
+      expect(peak).toBeGreaterThan(1);
+      expect(peak).toBeLessThanOrEqual(6);
+    });
+  });
+}
