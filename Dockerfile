@@ -22,5 +22,6 @@ USER node
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-# Migrations are applied by the service at start-up.
-CMD ["node_modules/.bin/tsx", "src/main.ts"]
+# Migrations are applied by the service at start-up. One node process (no tsx wrapper), so SIGTERM
+# reaches the service's own handler: /ready 503, drain, release leases, exit 0.
+CMD ["node", "--import", "tsx", "src/main.ts"]

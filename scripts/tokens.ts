@@ -7,7 +7,13 @@
 //
 // `create` prints the token once on stdout (nothing else goes there, so it can be captured).
 import { parseArgs } from 'node:util';
-import { createApiToken, listApiTokens, revokeApiToken, TokenAdminError, type TokenInfo } from '../src/auth/token-admin.js';
+import {
+  createApiToken,
+  listApiTokens,
+  revokeApiToken,
+  TokenAdminError,
+  type TokenInfo,
+} from '../src/auth/token-admin.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 
@@ -36,7 +42,14 @@ function row(t: TokenInfo): string[] {
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 async function main(db: Database, command: string | undefined, args: string[]): Promise<void> {
@@ -55,7 +68,8 @@ async function main(db: Database, command: string | undefined, args: string[]): 
     const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
     const tokens = await listApiTokens(prisma);
     if (values.json) process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
-    else if (tokens.length === 0) process.stdout.write('No stored tokens (API_TOKENS entries are not listed).\n');
+    else if (tokens.length === 0)
+      process.stdout.write('No stored tokens (API_TOKENS entries are not listed).\n');
     else {
       const header = ['NAME', 'STATE', 'PROJECTS', 'CREATED', 'LAST USED', 'REVOKED'];
       process.stdout.write(`${table([header, ...tokens.map(row)])}\n`);
@@ -88,7 +102,8 @@ try {
   await main(db, command, rest);
 } catch (error) {
   // Known problems (bad name, unknown token, bad arguments) are the operator's to fix; say so plainly.
-  const known = error instanceof TokenAdminError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  const known =
+    error instanceof TokenAdminError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   process.stderr.write(`${known ? (error as Error).message : `tokens: ${(error as Error).message}`}\n`);
   code = known ? 1 : 3;
 } finally {

@@ -2,18 +2,27 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RevocationWatch } from './auth/revocation.js';
 import { ensureBootstrapToken, TokenVerifier } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { attachWebSocket } from './graphql/websocket.js';
 import { createGraphQL } from './graphql/yoga.js';
+import { refuseOversizedBody } from './http/body-guard.js';
 import { health, ready } from './http/health.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
+import { useCsrfPrevention, useOperationLimits } from './limits/graphql.js';
+import { mutationLimiter } from './limits/rate-limiter.js';
 import { LocalBus, type NoticeBus, PgListenBus } from './live/bus.js';
 import { RunFeeds } from './live/feeds.js';
 import { Subscriptions } from './live/subscriptions.js';
+import { withRequestId } from './log-context.js';
 import { createLogger, type Logger } from './logger.js';
+import { useGraphQLMetrics } from './metrics/graphql.js';
+import { Metrics } from './metrics/metrics.js';
+import { metricsRoute } from './metrics/route.js';
 import { OpenHandsClient } from './openhands/client.js';
+import { DEFAULT_BODY_LIMIT } from './rest/body.js';
 import { restRoutes } from './rest/routes.js';
 import { Poller } from './runs/poller.js';
 import { RunService } from './runs/service.js';
@@ -42,6 +51,7 @@ export interface App {
   readonly poller: Poller;
   readonly live: Subscriptions;
   readonly openhands: OpenHandsClient;
+  readonly metrics: Metrics;
   readonly log: Logger;
   /** A token created on this start because none was configured; print it once. */
   readonly bootstrapToken: string | null;
@@ -57,6 +67,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (database.appliedMigrations.length)
     log.info({ migrations: database.appliedMigrations }, 'migrations applied');
   const prisma = database.prisma;
+  const ops = config.ops;
+  const metrics = new Metrics();
 
   // PostgreSQL: NOTIFY in each write transaction, LISTEN here, so every replica hears every write.
   // Embedded: a single process, so the store's after-commit callback is enough.
@@ -74,6 +86,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     maxRetries: config.openhands.maxRetries,
     maxRequestsPerSecond: config.openhands.maxRequestsPerSecond,
     retryBaseMs: options.retryBaseMs,
+    onRequest: metrics.onOpenHandsRequest,
   });
   const poller = new Poller(
     store,
@@ -81,11 +94,37 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { owner: instanceId, ...config.poller },
     log.child({ component: 'poller' }),
   );
-  const runs = new RunService(store, { maxPageSize: config.maxPageSize, onWork: () => poller.wake() });
+  const runs = new RunService(store, {
+    maxPageSize: config.maxPageSize,
+    onWork: () => poller.wake(),
+    limitMutations: mutationLimiter(ops.limits.mutationsPerMinute, ops.limits.mutationBurst, () =>
+      metrics.rateLimited.inc({ limit: 'mutations' }),
+    ),
+  });
   const tokens = new TokenVerifier(prisma, config.apiTokens, config.authDisabled);
   const bootstrapToken = await ensureBootstrapToken(prisma, config.apiTokens, config.authDisabled);
-  const live = new Subscriptions(prisma, feeds, runs);
-  const yoga = createGraphQL({ prisma, services: { runs, live }, tokens, log });
+  const live = new Subscriptions(prisma, feeds, runs, ops.limits.maxSubscriptionsPerToken);
+  const yoga = createGraphQL({
+    prisma,
+    services: { runs, live },
+    tokens,
+    log,
+    plugins: [
+      useCsrfPrevention(),
+      useOperationLimits({
+        ...ops.limits,
+        maxDepth: ops.limits.maxQueryDepth,
+        maxCost: ops.limits.maxQueryCost,
+        maxTokens: ops.limits.maxDocumentTokens,
+        introspection: ops.introspection,
+        defaultPageSize: Math.min(20, config.maxPageSize),
+        maxPageSize: config.maxPageSize,
+      }),
+      useGraphQLMetrics(metrics),
+    ],
+    maxRequestBodySize: ops.limits.graphqlMaxBodyBytes,
+    graphiql: ops.introspection,
+  });
 
   let accepting = false;
   const startedAt = Date.now();
@@ -95,18 +134,44 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { method: '*', path: '/graphql', handler: (req, res) => yoga(req, res) },
     { method: 'GET', path: '/health', handler: (req, res) => health(healthDeps, req, res) },
     { method: 'GET', path: '/ready', handler: (req, res) => ready(healthDeps, req, res) },
+    metricsRoute(metrics, ops.metricsToken),
     ...restRoutes({ runs, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
     ...webhookRoutes(new WebhookService(store, log), config.webhooks, log),
   );
 
+  // The largest body any route takes; each route checks its own, smaller limit as it reads.
+  const maxBodyBytes = Math.max(
+    ops.limits.graphqlMaxBodyBytes,
+    config.webhooks.maxBodyBytes,
+    DEFAULT_BODY_LIMIT,
+  );
   const server: Server = createServer((req, res) => {
-    router.handle(req, res).catch((error) => {
-      log.error({ err: error, path: req.url?.split('?')[0] }, 'request failed');
-      if (!res.headersSent) sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
-      else res.destroy();
+    // Every log line of this request carries its id (echoed as X-Request-Id).
+    withRequestId(req, res, () => {
+      if (refuseOversizedBody(req, res, maxBodyBytes)) return;
+      router.handle(req, res).catch((error) => {
+        log.error({ err: error, path: req.url?.split('?')[0] }, 'request failed');
+        if (!res.headersSent) sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+        else res.destroy();
+      });
     });
   });
-  const websocket = attachWebSocket(server, yoga, tokens, { keepAliveMs: config.websocketKeepAliveMs });
+  const websocket = attachWebSocket(server, yoga, tokens, {
+    keepAliveMs: config.websocketKeepAliveMs,
+    maxPayloadBytes: ops.limits.graphqlMaxBodyBytes,
+  });
+  metrics.attach({
+    prisma,
+    openSubscriptions: () => live.open,
+    websocketConnections: () => websocket.clients,
+  });
+  // Sockets first: closing one with 4403 tells its client why; SSE streams then just end.
+  const revocation = new RevocationWatch(
+    prisma,
+    [websocket, live],
+    ops.tokenRecheckMs,
+    log.child({ component: 'tokens' }),
+  );
 
   let stopped = false;
   return {
@@ -117,6 +182,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     poller,
     live,
     openhands,
+    metrics,
     log,
     bootstrapToken,
     async start(port = config.port, host = config.host) {
@@ -128,6 +194,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         });
       });
       if (config.poller.enabled) poller.start();
+      revocation.start();
       accepting = true;
       const address = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -137,10 +204,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       if (stopped) return;
       stopped = true;
       accepting = false;
+      // /ready now answers 503; give load balancers SHUTDOWN_DELAY_MS to notice before refusing.
+      if (ops.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, ops.shutdownDelayMs));
+      await revocation.stop();
       // Stop accepting, end subscriptions (they complete; sockets close with 1001), let the
       // poller finish its round and give back its leases, then drain HTTP and close the database.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       live.closeAll();
+      await live.settled(1000);
       await websocket.close();
       server.closeIdleConnections();
       await poller.stop();

@@ -24,20 +24,27 @@ export const REDACT_PATHS = [
   'connectionParams',
   '*.connectionParams',
   'headers["x-session-api-key"]',
+  '*.headers["x-session-api-key"]',
   'headers["x-hub-signature-256"]',
+  '*.headers["x-hub-signature-256"]',
   'headers["x-hub-signature"]',
   'headers["x-gitlab-token"]',
+  '*.headers["x-gitlab-token"]',
   'headers["webhook-signature"]',
+  '*.headers["webhook-signature"]',
   'signature',
   '*.signature',
   'secret',
   '*.secret',
   'githubSecret',
   '*.githubSecret',
+  '*.*.githubSecret',
   'gitlabSecret',
   '*.gitlabSecret',
+  '*.*.gitlabSecret',
   'metricsToken',
   '*.metricsToken',
+  '*.*.metricsToken',
   'apiTokens',
   '*.apiTokens',
   'password',
@@ -54,7 +61,10 @@ function prettyTransport(): pino.TransportSingleOptions | undefined {
   } catch {
     return undefined;
   }
-  return { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } };
+  return {
+    target: 'pino-pretty',
+    options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+  };
 }
 
 /**

@@ -36,7 +36,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => process.exit(1), 15_000);
+    // Bounded: Cloud Run and Kubernetes kill the process a little later anyway (SHUTDOWN_TIMEOUT_MS).
+    const deadline = setTimeout(() => {
+      app.log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.ops.shutdownTimeoutMs);
     deadline.unref();
     app
       .stop()

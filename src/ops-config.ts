@@ -32,7 +32,7 @@ export interface OpsConfig {
   tokenRecheckMs: number;
   /** After SIGTERM: how long /ready answers 503 before the server stops accepting connections. */
   shutdownDelayMs: number;
-  /** After SIGTERM: the process exits (code 1) if a clean stop takes longer than this. */
+  /** After SIGTERM: exit 1 if a clean stop takes longer (Cloud Run and `docker stop` allow 10 s). */
   shutdownTimeoutMs: number;
 }
 
@@ -40,7 +40,7 @@ type Env = Record<string, string | undefined>;
 
 export function loadOpsConfig(env: Env): OpsConfig {
   const production = read(env, 'NODE_ENV') === 'production';
-  const mutationsPerMinute = int(env, 'RATE_LIMIT_MUTATIONS_PER_MINUTE', 120, 0, 1_000_000);
+  const mutationsPerMinute = int(env, 'RATE_LIMIT_MUTATIONS_PER_MINUTE', 300, 0, 1_000_000);
   return {
     limits: {
       maxQueryDepth: int(env, 'GRAPHQL_MAX_DEPTH', 12, 2, 1000),
@@ -49,13 +49,19 @@ export function loadOpsConfig(env: Env): OpsConfig {
       maxDocumentTokens: int(env, 'GRAPHQL_MAX_TOKENS', 5000, 50, 1_000_000),
       graphqlMaxBodyBytes: int(env, 'GRAPHQL_MAX_BODY_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
       mutationsPerMinute,
-      mutationBurst: int(env, 'RATE_LIMIT_MUTATIONS_BURST', Math.min(30, mutationsPerMinute) || 1, 1, 1_000_000),
-      maxSubscriptionsPerToken: int(env, 'MAX_SUBSCRIPTIONS_PER_TOKEN', 100, 0, 1_000_000),
+      mutationBurst: int(
+        env,
+        'RATE_LIMIT_MUTATIONS_BURST',
+        Math.min(60, mutationsPerMinute) || 1,
+        1,
+        1_000_000,
+      ),
+      maxSubscriptionsPerToken: int(env, 'MAX_SUBSCRIPTIONS_PER_TOKEN', 2000, 0, 1_000_000),
     },
     introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
     metricsToken: read(env, 'METRICS_TOKEN'),
     tokenRecheckMs: int(env, 'TOKEN_RECHECK_MS', 5000, 100, 10 * 60 * 1000),
     shutdownDelayMs: int(env, 'SHUTDOWN_DELAY_MS', 0, 0, 60_000),
-    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 1000, 10 * 60 * 1000),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 9000, 1000, 10 * 60 * 1000),
   };
 }

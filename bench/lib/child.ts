@@ -60,7 +60,9 @@ export async function spawnChild(entry: string, options: SpawnOptions = {}): Pro
         pending.delete(message.id);
       }
     });
-    child.once('exit', (code, signal) => reject(new Error(`${entry} exited before ready (${code ?? signal})`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${entry} exited before ready (${code ?? signal})`)),
+    );
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   let url: string;

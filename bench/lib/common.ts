@@ -10,7 +10,9 @@ export function setting(name: string, fallback: number): number;
 export function setting(name: string, fallback: string): string;
 export function setting(name: string, fallback: number | string): number | string {
   const flag = process.argv.find((a) => a.startsWith(`--${name}=`));
-  const raw = flag ? flag.slice(name.length + 3) : process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`];
+  const raw = flag
+    ? flag.slice(name.length + 3)
+    : process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`];
   if (raw === undefined || raw === '') return fallback;
   if (typeof fallback === 'number') {
     const n = Number(raw);
@@ -25,7 +27,11 @@ export function flag(name: string): boolean {
 }
 
 export function adminUrl(): string {
-  return process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+  return (
+    process.env.BENCH_DATABASE_URL ??
+    process.env.TEST_DATABASE_URL ??
+    'postgresql://postgres@127.0.0.1:5432/postgres'
+  );
 }
 
 export interface ScratchDatabase {
@@ -100,7 +106,11 @@ export function ratio(value: number, baseline: number): string {
 export const mib = (bytes: number) => round(bytes / 1024 / 1024, 1);
 
 /** Runs `work` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T, i: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  work: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(

@@ -4,7 +4,7 @@
  * from write to the end of the answer.
  */
 import http from 'node:http';
-import { summarize, type Summary } from './common.js';
+import { type Summary, summarize } from './common.js';
 
 export interface LoadResult {
   requests: number;
@@ -68,8 +68,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
             if (res.statusCode === 200 && (options.accept?.(text) ?? true)) {
               ok++;
               okPerUrl[urlIndex]++;
-            }
-            else {
+            } else {
               const key = res.statusCode === 200 ? 'graphql-error' : String(res.statusCode);
               failures[key] = (failures[key] ?? 0) + 1;
             }
@@ -97,5 +96,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const seconds = (performance.now() - started) / 1000;
   for (const agent of agents) agent.destroy();
   const requests = latencies.length;
-  return { requests, ok, errors, failures, okPerUrl, seconds, rps: ok / seconds, latency: summarize(latencies) };
+  return {
+    requests,
+    ok,
+    errors,
+    failures,
+    okPerUrl,
+    seconds,
+    rps: ok / seconds,
+    latency: summarize(latencies),
+  };
 }

@@ -97,6 +97,8 @@ interface Upstream {
   conversationId: string;
   taskId?: string;
   sandboxId?: string;
+  /** The driver's reading position, as a runner that had already followed the run would hold it. */
+  cursor?: string;
 }
 
 async function json(url: string, init?: RequestInit): Promise<unknown> {
@@ -116,7 +118,12 @@ async function createConversations(simUrl: string, version: 'v1' | 'v0', n: numb
       const runId = newRunId();
       const body = await json(`${simUrl}/api/conversations`, {
         method: 'POST',
-        body: JSON.stringify({ initial_user_msg: `[sim:hang] bench ${i}`, repository: 'acme/web', git_provider: 'github', selected_branch: 'main' }),
+        body: JSON.stringify({
+          initial_user_msg: `[sim:hang] bench ${i}`,
+          repository: 'acme/web',
+          git_provider: 'github',
+          selected_branch: 'main',
+        }),
       });
       return { runId, conversationId: (body as { conversation_id: string }).conversation_id };
     });
@@ -150,7 +157,11 @@ async function createConversations(simUrl: string, version: 'v1' | 'v0', n: numb
       group.forEach((t, j) => {
         const task = read[j];
         if (task?.status === 'READY' && task.app_conversation_id)
-          out.push({ ...t, conversationId: task.app_conversation_id, sandboxId: task.sandbox_id ?? undefined });
+          out.push({
+            ...t,
+            conversationId: task.app_conversation_id,
+            sandboxId: task.sandbox_id ?? undefined,
+          });
         else next.push(t);
       });
     }
@@ -160,16 +171,51 @@ async function createConversations(simUrl: string, version: 'v1' | 'v0', n: numb
   return out;
 }
 
+/**
+ * Steady state: the runner has followed these runs before, so its (driver-private) event cursor is
+ * at the end of each conversation's events. Without this, the first poll of every run reads its
+ * events (10,000 requests, 21 minutes at 8/s) before any steady-state measurement could start.
+ */
+async function seedCursors(
+  simUrl: string,
+  version: 'v1' | 'v0',
+  runs: Upstream[],
+  events: Map<string, number>,
+) {
+  if (version === 'v0') {
+    for (const r of runs)
+      r.cursor = JSON.stringify({ next: events.get(r.conversationId) ?? 0, agentState: 'running' });
+    return;
+  }
+  const now = Date.now();
+  for (let i = 0; i < runs.length; i += 99) {
+    const group = runs.slice(i, i + 99);
+    const read = (await json(
+      `${simUrl}/api/v1/app-conversations?${group.map((r) => `ids=${r.conversationId}`).join('&')}`,
+    )) as Array<{ updated_at: string; sandbox_status: string; execution_status: string | null } | null>;
+    group.forEach((r, j) => {
+      const c = read[j];
+      if (!c) return;
+      r.cursor = JSON.stringify({
+        page: null,
+        seen: events.get(r.conversationId) ?? 0,
+        seenState: `${c.updated_at} ${c.sandbox_status ?? ''} ${c.execution_status ?? ''}`,
+        readAt: now,
+      });
+    });
+  }
+}
+
 async function insertRuns(client: pg.Client, version: 'v1' | 'v0', runs: Upstream[], intervalMs: number) {
   for (let i = 0; i < runs.length; i += 1000) {
     const group = runs.slice(i, i + 1000);
     await client.query(
       `INSERT INTO "Run" (id, "projectId", "compiledPrompt", repository, branch, "gitProvider", status, percent, phase,
-         "apiVersion", "startTaskId", "conversationId", "sandboxId", "lastSeq", "nextPollAt", "updatedAt", "startedAt", "lastProgressAt")
+         "apiVersion", "startTaskId", "conversationId", "sandboxId", "eventCursor", "lastSeq", "nextPollAt", "updatedAt", "startedAt", "lastProgressAt")
        SELECT r.id, 'bench', r.prompt, 'acme/web', 'main', 'GITHUB', 'RUNNING', 30, 'Agent working',
-         $1, r.task, r.conv, r.sandbox, 0, now() + r.delay * interval '1 millisecond', now(), now(), now()
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
-         AS r(id, prompt, task, conv, sandbox, delay)`,
+         $1, r.task, r.conv, r.sandbox, r.cursor, 0, now() + r.delay * interval '1 millisecond', now(), now(), now()
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
+         AS r(id, prompt, task, conv, sandbox, delay, cursor)`,
       [
         version,
         group.map((r) => r.runId),
@@ -178,13 +224,19 @@ async function insertRuns(client: pg.Client, version: 'v1' | 'v0', runs: Upstrea
         group.map((r) => r.conversationId),
         group.map((r) => r.sandboxId ?? null),
         group.map(() => Math.floor(Math.random() * intervalMs)),
+        group.map((r) => r.cursor ?? null),
       ],
     );
   }
 }
 
 /** Timestamp (ms) of the first event the conversation emitted at or after `after`. */
-async function firstEventAfter(simUrl: string, version: 'v1' | 'v0', id: string, after: number): Promise<number | null> {
+async function firstEventAfter(
+  simUrl: string,
+  version: 'v1' | 'v0',
+  id: string,
+  after: number,
+): Promise<number | null> {
   const times: string[] = [];
   if (version === 'v1') {
     const body = (await json(
@@ -234,10 +286,14 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
         }),
       );
     }
-    log(`scenario 3 (${apiVersion}, ${instances} instance(s), budget ${shares.join('+')}/s): creating ${n} conversations`);
+    log(
+      `scenario 3 (${apiVersion}, ${instances} instance(s), budget ${shares.join('+')}/s): creating ${n} conversations`,
+    );
     const upstream = await createConversations(sim.url, apiVersion, n);
     // V0 needs its start phases to pass before it reads "running"; V1 waited for READY above.
     await sleep(options.stepMs * 10);
+    const eventCounts = new Map(sim.conversations().map((c) => [c.id, c.eventCount]));
+    await seedCursors(sim.url, apiVersion, upstream, eventCounts);
     await client.connect();
     await client.query(HISTORY_SQL);
     await insertRuns(client, apiVersion, upstream, options.pollIntervalMs);

@@ -3,10 +3,11 @@
  * baseline measured in the same run (interleaved rounds, so drift on a noisy machine hits both).
  * Also used by scenario 4 (1..n service instances on one database) and scenario 5 (RSS under load).
  */
+
+import { startSimulator } from '../../src/simulator/index.js';
 import { type Child, ROOT, spawnChild } from '../lib/child.js';
 import { createDatabase, log, mib, round, type ScratchDatabase, sleep } from '../lib/common.js';
 import { type LoadResult, runLoad } from '../lib/load.js';
-import { startSimulator } from '../../src/simulator/index.js';
 
 export const TOKEN = 'bench-token-0123456789abcdef';
 const MUTATION = `mutation($input: StartRunInput!) { startRun(input: $input) { created run { id status percent phase } } }`;
@@ -22,6 +23,8 @@ export interface StartRunOptions {
 }
 
 export interface Measured {
+  /** Server CPU (user+system, all instances) per successful request, over the measured rounds. */
+  cpuMsPerRequest: number;
   rps: number;
   p50: number;
   p99: number;
@@ -46,11 +49,20 @@ export interface StartRunResult {
   >;
 }
 
-function combine(rounds: LoadResult[]): Measured {
+function combine(rounds: LoadResult[], cpuUs: number): Measured {
   // Median round by throughput; latency percentiles from that round too (not averaged).
   const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
   const mid = sorted[Math.floor(sorted.length / 2)];
   return {
+    cpuMsPerRequest: round(
+      cpuUs /
+        1000 /
+        Math.max(
+          1,
+          rounds.reduce((s, r) => s + r.ok, 0),
+        ),
+      2,
+    ),
     rps: round(mid.rps, 0),
     p50: round(mid.latency.p50, 2),
     p99: round(mid.latency.p99, 2),
@@ -88,20 +100,29 @@ async function load(urls: string[], options: StartRunOptions, durationMs: number
 }
 
 /** Samples a child's RSS while `work` runs; returns the peak. */
-async function peakRss<T>(children: Child[], work: Promise<T>): Promise<{ value: T; peak: number }> {
+async function peakRss<T>(
+  children: Child[],
+  work: Promise<T>,
+): Promise<{ value: T; peak: number; cpuUs: number }> {
+  const cpu0 = await Promise.all(children.map((c) => c.cpu()));
   let peak = 0;
   let done = false;
   const sampler = (async () => {
     while (!done) {
       const rss = await Promise.all(children.map((c) => c.call<number>({ type: 'rss' }).catch(() => 0)));
-      peak = Math.max(peak, rss.reduce((a, b) => a + b, 0));
+      peak = Math.max(
+        peak,
+        rss.reduce((a, b) => a + b, 0),
+      );
       await sleep(250);
     }
   })();
   const value = await work;
   done = true;
   await sampler;
-  return { value, peak };
+  const cpu1 = await Promise.all(children.map((c) => c.cpu()));
+  const cpuUs = cpu1.reduce((s, c, i) => s + c.user + c.system - cpu0[i].user - cpu0[i].system, 0);
+  return { value, peak, cpuUs };
 }
 
 export async function startRunBench(options: StartRunOptions): Promise<StartRunResult> {
@@ -110,7 +131,9 @@ export async function startRunBench(options: StartRunOptions): Promise<StartRunR
   const databases: ScratchDatabase[] = [baseDb];
   const children: Child[] = [];
   try {
-    const baseline = await spawnChild(`${ROOT}/bench/servers/baseline-yoga.ts`, { env: { DATABASE_URL: baseDb.url } });
+    const baseline = await spawnChild(`${ROOT}/bench/servers/baseline-yoga.ts`, {
+      env: { DATABASE_URL: baseDb.url },
+    });
     children.push(baseline);
     const baselineIdle = (await baseline.memory()).rss;
 
@@ -124,7 +147,10 @@ export async function startRunBench(options: StartRunOptions): Promise<StartRunR
     };
     const baselineRounds: LoadResult[] = [];
     let baselinePeak = 0;
-    log(`scenario 1: ${options.connections} connections, ${options.rounds} rounds of ${options.durationMs} ms`);
+    let baselineCpu = 0;
+    log(
+      `scenario 1: ${options.connections} connections, ${options.rounds} rounds of ${options.durationMs} ms`,
+    );
     await load([baseline.url], options, options.warmupMs, 'warm-base');
 
     for (const count of options.instances) {
@@ -146,6 +172,7 @@ export async function startRunBench(options: StartRunOptions): Promise<StartRunR
       await load(urls, options, options.warmupMs, `warm-${count}`);
       const rounds: LoadResult[] = [];
       let peak = 0;
+      let cpuUs = 0;
       const perInstance = new Array(count).fill(0);
       for (let r = 0; r < options.rounds; r++) {
         // Interleaved with the baseline (only once per round for the single-instance case).
@@ -153,22 +180,30 @@ export async function startRunBench(options: StartRunOptions): Promise<StartRunR
           const b = await peakRss([baseline], load([baseline.url], options, options.durationMs, `base-${r}`));
           baselineRounds.push(b.value);
           baselinePeak = Math.max(baselinePeak, b.peak);
-          log(`  baseline round ${r + 1}: ${round(b.value.rps, 0)} req/s p99 ${round(b.value.latency.p99, 1)} ms`);
+          baselineCpu += b.cpuUs;
+          log(
+            `  baseline round ${r + 1}: ${round(b.value.rps, 0)} req/s p99 ${round(b.value.latency.p99, 1)} ms`,
+          );
         }
         const s = await peakRss(group, load(urls, options, options.durationMs, `svc${count}-${r}`));
         rounds.push(s.value);
         peak = Math.max(peak, s.peak);
-        log(`  service×${count} round ${r + 1}: ${round(s.value.rps, 0)} req/s p99 ${round(s.value.latency.p99, 1)} ms`);
+        cpuUs += s.cpuUs;
+        log(
+          `  service×${count} round ${r + 1}: ${round(s.value.rps, 0)} req/s p99 ${round(s.value.latency.p99, 1)} ms`,
+        );
       }
       const pg = await import('pg');
       const client = new pg.default.Client({ connectionString: db.url });
       await client.connect();
       const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Run"`);
       await client.end();
-      for (const r of rounds) r.okPerUrl.forEach((v, i) => (perInstance[i] += v));
+      for (const r of rounds) {
+        for (const [i, v] of r.okPerUrl.entries()) perInstance[i] += v;
+      }
       result.service.push({
         instances: count,
-        ...combine(rounds),
+        ...combine(rounds, cpuUs),
         rssIdleMiB: mib(idle),
         rssPeakMiB: mib(peak),
         perInstance: perInstance.map((v) => Math.round(v)),
@@ -177,7 +212,11 @@ export async function startRunBench(options: StartRunOptions): Promise<StartRunR
       await Promise.all(group.map((c) => c.stop()));
       if (count === maxInstances) break;
     }
-    result.baseline = { ...combine(baselineRounds), rssIdleMiB: mib(baselineIdle), rssPeakMiB: mib(baselinePeak) };
+    result.baseline = {
+      ...combine(baselineRounds, baselineCpu),
+      rssIdleMiB: mib(baselineIdle),
+      rssPeakMiB: mib(baselinePeak),
+    };
     return result;
   } finally {
     await Promise.all(children.map((c) => c.stop().catch(() => {})));
@@ -186,7 +225,12 @@ export async function startRunBench(options: StartRunOptions): Promise<StartRunR
   }
 }
 
-export function serviceEnv(databaseUrl: string, simUrl: string, instanceId: string, extra: Record<string, string> = {}) {
+export function serviceEnv(
+  databaseUrl: string,
+  simUrl: string,
+  instanceId: string,
+  extra: Record<string, string> = {},
+) {
   return {
     DATABASE_URL: databaseUrl,
     OPENHANDS_BASE_URL: simUrl,
@@ -194,6 +238,10 @@ export function serviceEnv(databaseUrl: string, simUrl: string, instanceId: stri
     API_TOKENS: TOKEN,
     LOG_LEVEL: 'silent',
     BENCH_INSTANCE_ID: instanceId,
+    // One token drives all the load: the per-token abuse limits (mutations per minute, open
+    // subscriptions) would otherwise be what is measured. The baselines have no such limits either.
+    RATE_LIMIT_MUTATIONS_PER_MINUTE: '0',
+    MAX_SUBSCRIPTIONS_PER_TOKEN: '0',
     ...extra,
   };
 }

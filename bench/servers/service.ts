@@ -14,8 +14,13 @@ const app = await buildApp(config, {
   log: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
 });
 const { url } = await app.start(0, '127.0.0.1');
-serveChild(url, () => app.stop(), { instanceId: process.env.BENCH_INSTANCE_ID }, (message) => {
-  if (message.type === 'ticks') return app.poller.ticks;
-  if (message.type === 'subscriptions') return app.live.open;
-  return null;
-});
+serveChild(
+  url,
+  () => app.stop(),
+  { instanceId: process.env.BENCH_INSTANCE_ID },
+  (message) => {
+    if (message.type === 'ticks') return app.poller.ticks;
+    if (message.type === 'subscriptions') return app.live.open;
+    return null;
+  },
+);

@@ -48,7 +48,11 @@ export class TokenVerifier {
     void this.prisma.apiToken
       .update({ where: { id: stored.id }, data: { lastUsedAt: new Date() } })
       .catch(() => {});
-    return { name: stored.name, projects: stored.projects.length ? stored.projects : null, tokenId: stored.id };
+    return {
+      name: stored.name,
+      projects: stored.projects.length ? stored.projects : null,
+      tokenId: stored.id,
+    };
   }
 }
 

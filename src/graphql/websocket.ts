@@ -24,8 +24,17 @@ interface EnvelopRoot {
  * operation through yoga's envelop pipeline (context with auth, error masking), as in yoga's own
  * graphql-ws recipe. A connection without a valid token is refused at connection_init.
  */
-export function attachWebSocket(server: Server, yoga: Yoga, tokens: TokenVerifier, options: WebSocketOptions) {
-  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: options.maxPayloadBytes ?? 1024 * 1024 });
+export function attachWebSocket(
+  server: Server,
+  yoga: Yoga,
+  tokens: TokenVerifier,
+  options: WebSocketOptions,
+) {
+  const wss = new WebSocketServer({
+    server,
+    path: '/graphql',
+    maxPayload: options.maxPayloadBytes ?? 1024 * 1024,
+  });
   // Who opened each socket, so a revoked token's sockets can be found and closed.
   const principals = new Map<WebSocket, Principal>();
   const disposable = useServer(

@@ -28,9 +28,10 @@ export function createGraphQL({ prisma, services, tokens, log, ...options }: Yog
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: options.graphiql === false
-      ? false
-      : { title: 'openhands-runner', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) },
+    graphiql:
+      options.graphiql === false
+        ? false
+        : { title: 'openhands-runner', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) },
     plugins: options.plugins ?? [],
     maxRequestBodySize: options.maxRequestBodySize,
     logging: {

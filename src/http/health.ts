@@ -11,6 +11,25 @@ export interface HealthDeps {
   isReady: () => boolean;
 }
 
+const OPENHANDS_TIMEOUT_MS = 2000;
+const OPENHANDS_CACHE_MS = 5000;
+const openhandsChecks = new WeakMap<OpenHandsClient, { at: number; result: Promise<boolean> }>();
+
+/**
+ * OpenHands /alive, answered within 2 s and shared for 5 s: probes come often, and the client's
+ * own retries (seconds when OpenHands is down) must not hold up the answer or flood OpenHands.
+ */
+function openhandsAlive(openhands: OpenHandsClient): Promise<boolean> {
+  const cached = openhandsChecks.get(openhands);
+  if (cached && Date.now() - cached.at < OPENHANDS_CACHE_MS) return cached.result;
+  const result = Promise.race([
+    openhands.alive(),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), OPENHANDS_TIMEOUT_MS).unref()),
+  ]);
+  openhandsChecks.set(openhands, { at: Date.now(), result });
+  return result;
+}
+
 async function databaseReachable(prisma: Db): Promise<boolean> {
   try {
     await Promise.race([
@@ -25,7 +44,10 @@ async function databaseReachable(prisma: Db): Promise<boolean> {
 
 /** GET /health: 200 while the service works (OpenHands down = degraded), 503 without a database. */
 export async function health(deps: HealthDeps, _req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const [database, openhands] = await Promise.all([databaseReachable(deps.prisma), deps.openhands.alive()]);
+  const [database, openhands] = await Promise.all([
+    databaseReachable(deps.prisma),
+    openhandsAlive(deps.openhands),
+  ]);
   const status = !database ? 'unavailable' : openhands ? 'ok' : 'degraded';
   sendJson(res, database ? 200 : 503, {
     status,

@@ -29,7 +29,12 @@ export interface OperationLimits {
   maxPageSize: number;
 }
 
-function refusal(code: string, message: string, extra: Record<string, unknown> = {}, nodes?: OperationDefinitionNode) {
+function refusal(
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+  nodes?: OperationDefinitionNode,
+) {
   return new GraphQLError(message, { nodes, extensions: { code, ...extra, http: { status: 400 } } });
 }
 
@@ -70,7 +75,8 @@ function measureOperation(
       if (selection.kind === Kind.FIELD) {
         const name = selection.name.value;
         if (name.startsWith('__')) continue;
-        const field = type && (isObjectType(type) || isInterfaceType(type)) ? type.getFields()[name] : undefined;
+        const field =
+          type && (isObjectType(type) || isInterfaceType(type)) ? type.getFields()[name] : undefined;
         let factor = 1;
         if (field?.args.some((a) => a.name === 'first')) {
           factor = pageSize(selection.arguments?.find((a) => a.name.value === 'first')?.value);
@@ -151,7 +157,12 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
  */
 function costRefusal(
   limits: OperationLimits,
-  args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: unknown },
+  args: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    operationName?: string | null;
+    variableValues?: unknown;
+  },
 ): GraphQLError | null {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation) return null;
@@ -194,11 +205,11 @@ export function useOperationLimits(limits: OperationLimits): Plugin {
         try {
           return parseFn(source, { ...options, maxTokens: limits.maxTokens });
         } catch (error) {
-          if (error instanceof GraphQLError && /more than \d+ tokens/.test(error.message)) {
-            throw documentTooLarge(
-              `The GraphQL document has more than ${limits.maxTokens} tokens`,
-              { maxTokens: limits.maxTokens },
-            );
+          // graphql 16 words it "more that N tokens".
+          if (error instanceof GraphQLError && /more tha[nt] \d+ tokens/.test(error.message)) {
+            throw documentTooLarge(`The GraphQL document has more than ${limits.maxTokens} tokens`, {
+              maxTokens: limits.maxTokens,
+            });
           }
           throw error;
         }

@@ -34,6 +34,14 @@ export class Subscriptions {
     for (const controller of this.active.keys()) controller.abort();
   }
 
+  /** Waits (up to `timeoutMs`) until every subscription has ended, so clients get their "complete". */
+  async settled(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // One more turn for the transports to send the last messages.
+    await new Promise((r) => setTimeout(r, 10));
+  }
+
   /** Stored-token ids behind open subscriptions, for the revocation check. */
   tokenIds(): Set<string> {
     return new Set([...this.active.values()].flatMap((p) => (p.tokenId ? [p.tokenId] : [])));
@@ -69,7 +77,11 @@ export class Subscriptions {
    * the hand-over because both come from the same log, read by seq. Without `afterSeq` it starts
    * with the run's current state. Ends after the event that puts the run in a final state.
    */
-  async runProgress(runId: string, afterSeq: number | null, principal: Principal): Promise<AsyncIterableIterator<LiveEvent>> {
+  async runProgress(
+    runId: string,
+    afterSeq: number | null,
+    principal: Principal,
+  ): Promise<AsyncIterableIterator<LiveEvent>> {
     const run = await this.runs.require(runId, principal);
     // Checked after the await, right before registering, so concurrent opens cannot slip past.
     this.admit(principal);

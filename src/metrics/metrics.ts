@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { RUN_STATUSES, sqlStatusList, UPSTREAM_ACTIVE_STATUSES } from '../runs/status.js';
@@ -53,7 +53,7 @@ export class Metrics {
   });
   readonly rateLimited = new Counter({
     name: `${PREFIX}rate_limited_total`,
-    help: 'Requests refused by a per-token limit (mutations, subscriptions).',
+    help: 'Mutations refused by the per-token rate limit.',
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });

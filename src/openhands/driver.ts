@@ -45,10 +45,22 @@ export interface Snapshot {
 export interface OpenHandsDriver {
   readonly version: ApiVersion;
   start(run: UpstreamRun): Promise<StartResult>;
+  /**
+   * The conversation an earlier start attempt for this run may have created without the runner
+   * learning of it (the process died, or the answer was lost, with the request in flight). Drivers
+   * that cannot tell their conversations apart leave it out, and a retried start may then make a
+   * second conversation.
+   */
+  findStarted?(run: UpstreamRun): Promise<StartResult | undefined>;
   /** Reads several runs at once (V1 batches); a run's entry is an error when its read failed. */
   poll(runs: UpstreamRun[]): Promise<Map<string, Snapshot | Error>>;
   /** Stops the run's conversation. Returns false when there is nothing to stop yet (still starting). */
   stop(run: UpstreamRun): Promise<boolean>;
+}
+
+/** The title every conversation started for a run carries; how an interrupted start is found again. */
+export function runTitle(runId: string): string {
+  return `Run ${runId}`;
 }
 
 export function gitProviderParam(provider: string | null, repository: string | null): string | null {

@@ -8,6 +8,8 @@ export interface V1StartTask {
   detail?: string | null;
   app_conversation_id?: string | null;
   sandbox_id?: string | null;
+  /** The start request as sent (its title names the run). */
+  request?: { title?: string | null } | null;
   updated_at?: string;
 }
 

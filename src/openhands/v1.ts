@@ -9,11 +9,12 @@ import { findPullRequests } from '../runs/pull-requests.js';
 import {
   gitProviderParam,
   type OpenHandsDriver,
+  runTitle,
   type Snapshot,
   type StartResult,
   type UpstreamRun,
 } from './driver.js';
-import { type OpenHandsHttp, UpstreamError, shortDetail } from './http.js';
+import { type OpenHandsHttp, shortDetail, UpstreamError } from './http.js';
 import type { V1Conversation, V1Event, V1StartTask } from './types.js';
 
 /** Batch reads take fewer than 100 ids. */
@@ -27,6 +28,21 @@ interface Cursor {
   seen: number;
   /** 1.x servers use /conversation/{id}/events/search, 0.62 servers /events/search. */
   legacySearch?: boolean;
+  /**
+   * The conversation as it was when its events were last read to the end (updated_at + statuses),
+   * and when (ms). While a batch read shows the same, the events read is skipped: one request per idle
+   * run per poll is what made thousands of runs exceed the request budget (bench/RESULTS.md).
+   */
+  seenState?: string;
+  readAt?: number;
+}
+
+/** Even an unchanged conversation has its events re-read this often (in case updated_at lags). */
+const EVENTS_REREAD_MS = 10 * 60_000;
+
+function conversationState(conversation: V1Conversation): string | undefined {
+  if (!conversation.updated_at) return undefined;
+  return `${conversation.updated_at} ${conversation.sandbox_status ?? ''} ${conversation.execution_status ?? ''}`;
 }
 
 function chunk<T>(items: T[], size: number): T[][] {
@@ -62,12 +78,35 @@ export class V1Driver implements OpenHandsDriver {
         selected_repository: run.repository,
         selected_branch: run.branch,
         git_provider: gitProviderParam(run.gitProvider, run.repository),
-        title: `Run ${run.id}`,
+        title: runTitle(run.id),
       },
     });
     const task = expectOk(response, route) as V1StartTask;
     if (!task || typeof task.id !== 'string')
       throw new UpstreamError('protocol', `OpenHands sent no start task on ${route}`);
+    return {
+      startTaskId: task.id,
+      conversationId: task.app_conversation_id ?? undefined,
+      observation: fromV1StartTask(task),
+    };
+  }
+
+  /** Looks through the newest start tasks for one whose request carries this run's title. */
+  async findStarted(run: UpstreamRun): Promise<StartResult | undefined> {
+    const route = 'GET /api/v1/app-conversations/start-tasks/search';
+    const response = await this.http.request({
+      method: 'GET',
+      path: '/api/v1/app-conversations/start-tasks/search',
+      query: { limit: 100 },
+      route,
+      idempotent: true,
+    });
+    // A server without the search route: nothing can be found, start anew.
+    if (response.status === 404 || response.status === 405) return undefined;
+    const body = expectOk(response, route) as { items?: V1StartTask[] } | null;
+    const title = runTitle(run.id);
+    const task = (Array.isArray(body?.items) ? body.items : []).find((t) => t?.request?.title === title);
+    if (!task || typeof task.id !== 'string') return undefined;
     return {
       startTaskId: task.id,
       conversationId: task.app_conversation_id ?? undefined,
@@ -191,6 +230,23 @@ export class V1Driver implements OpenHandsDriver {
         });
         continue;
       }
+      const cursor: Cursor | null = run.eventCursor ? JSON.parse(run.eventCursor) : null;
+      const state = conversationState(conversation);
+      if (
+        state !== undefined &&
+        cursor?.seenState === state &&
+        Date.now() - (cursor.readAt ?? 0) < EVENTS_REREAD_MS
+      ) {
+        results.set(run.id, {
+          observation: fromV1Conversation(conversation, run.upstreamEventCount),
+          conversationId: conversation.id,
+          sandboxId: conversation.sandbox_id ?? undefined,
+          agentSteps: run.upstreamEventCount,
+          newEvents: 0,
+          pullRequests: [],
+        });
+        continue;
+      }
       try {
         results.set(run.id, await this.readEvents(run, conversation));
       } catch (error) {
@@ -229,6 +285,9 @@ export class V1Driver implements OpenHandsDriver {
         cursor.seen = 0;
       } else {
         cursor.seen = page.items.length;
+        // Read to the end: remember what the conversation looked like, to skip the read while it stays so.
+        cursor.seenState = conversationState(conversation);
+        cursor.readAt = Date.now();
         break;
       }
     }

@@ -1,8 +1,8 @@
+import type { Logger } from '../logger.js';
 import type { OpenHandsClient } from '../openhands/client.js';
-import type { Snapshot, UpstreamRun } from '../openhands/driver.js';
+import type { Snapshot, StartResult, UpstreamRun } from '../openhands/driver.js';
 import { UpstreamError } from '../openhands/http.js';
 import type { ApiVersion } from '../openhands/types.js';
-import type { Logger } from '../logger.js';
 import { claimDueRuns, claimRunsToStart, releaseLeases } from './leases.js';
 import { START_REQUESTED } from './progress.js';
 import { pickPullRequest } from './pull-requests.js';
@@ -112,7 +112,30 @@ export class Poller {
     const startIds = await claimRunsToStart(prisma, owner, leaseMs, maxActiveRuns, batchSize);
     const ids = [...dueIds, ...startIds];
     if (ids.length === 0) return 0;
-    const runs = await prisma.run.findMany({ where: { id: { in: ids } } });
+    // Upstream calls may take longer than the lease (timeouts × retries, a slow server): keep the
+    // leases alive while this process works, so no other replica takes a run in the middle of a call.
+    // A crashed process stops renewing, and its leases run out as before.
+    const renewal = setInterval(
+      () => {
+        void prisma.$executeRaw`
+        UPDATE "Run" SET "leaseExpiresAt" = now() + ${leaseMs} * interval '1 millisecond'
+        WHERE "leaseOwner" = ${owner} AND id = ANY(${ids})`.catch((error) =>
+          this.log.warn({ err: error }, 'could not renew poller leases'),
+        );
+      },
+      Math.max(100, Math.floor(leaseMs / 3)),
+    );
+    renewal.unref();
+    try {
+      const runs = await prisma.run.findMany({ where: { id: { in: ids } } });
+      await this.work(runs);
+    } finally {
+      clearInterval(renewal);
+    }
+    return ids.length;
+  }
+
+  private async work(runs: Run[]): Promise<void> {
     const stops = runs.filter((r) => r.stopPending);
     const starts = runs.filter((r) => !r.stopPending && r.status === 'QUEUED');
     const polls = runs.filter((r) => !r.stopPending && !isFinal(r.status) && r.status !== 'QUEUED');
@@ -131,7 +154,6 @@ export class Poller {
           await this.finish(run.id, {});
         }),
     );
-    return ids.length;
   }
 
   /** Last line of defence: whatever happens to one run, its lease is released with a retry time. */
@@ -171,11 +193,27 @@ export class Poller {
   }
 
   private async startUpstream(run: Run): Promise<void> {
+    const { owner } = this.options;
+    // Count the attempt before the request leaves: should this process die (or lose the answer) with
+    // the request in flight, the next attempt knows a conversation may exist and looks for it first.
+    const marked = await this.store.transition(run.id, (current) =>
+      current.leaseOwner === owner ? { set: { startAttempts: { increment: 1 } } } : null,
+    );
+    if (!marked || marked.run.leaseOwner !== owner) return; // lease lost: not ours any more
+    if (marked.run.status !== 'QUEUED' || marked.run.stopPending) {
+      await this.finish(run.id, {}); // cancelled since it was claimed
+      return;
+    }
     let version: ApiVersion;
-    let started: Awaited<ReturnType<ReturnType<OpenHandsClient['driver']>['start']>>;
+    let started: StartResult;
+    let adopted = false;
     try {
       version = await this.openhands.versionForNewRuns();
-      started = await this.openhands.driver(version).start(toUpstream(run));
+      const driver = this.openhands.driver(version);
+      const earlier =
+        run.startAttempts > 0 && driver.findStarted ? await driver.findStarted(toUpstream(run)) : undefined;
+      adopted = earlier !== undefined;
+      started = earlier ?? (await driver.start(toUpstream(run)));
     } catch (error) {
       await this.finish(run.id, (current) => this.startFailed(current, error));
       return;
@@ -194,21 +232,22 @@ export class Poller {
         status: 'STARTING',
         percent: Math.max(START_REQUESTED.percent, obs.percent),
         phase: obs.status === 'STARTING' ? obs.phase : START_REQUESTED.phase,
-        event: { type: 'STATUS_CHANGED', message: `Started on OpenHands ${version}`, data: ids },
-        set: {
-          ...ids,
-          startedAt: now,
-          lastProgressAt: now,
-          upstreamStatus: obs.upstream,
-          startAttempts: { increment: 1 },
+        event: {
+          type: 'STATUS_CHANGED',
+          message: adopted
+            ? `Found the conversation an interrupted start had made on OpenHands ${version}`
+            : `Started on OpenHands ${version}`,
+          data: ids,
         },
+        set: { ...ids, startedAt: now, lastProgressAt: now, upstreamStatus: obs.upstream },
       };
     });
-    this.log.info({ runId: run.id, version }, 'run started upstream');
+    this.log.info({ runId: run.id, version, adopted }, 'run started upstream');
   }
 
+  /** `run.startAttempts` already counts the attempt that failed. */
   private startFailed(run: Run, error: unknown): RunChange {
-    const attempts = run.startAttempts + 1;
+    const attempts = run.startAttempts;
     const upstream = error instanceof UpstreamError ? error : undefined;
     const refused = upstream?.kind === 'http' && !upstream.transient;
     this.log.warn({ runId: run.id, err: error, attempts }, 'starting the run upstream failed');
@@ -390,7 +429,11 @@ export class Poller {
         code: 'START_TIMEOUT',
         message: `OpenHands did not start the conversation within ${startTimeoutMs} ms`,
       };
-    } else if (status !== 'AWAITING_INPUT' && now.getTime() - lastProgress > stallTimeoutMs) {
+    } else if (
+      // Waiting for a person is no stall; a sandbox OpenHands paused (its cap) will not go on by itself.
+      (status !== 'AWAITING_INPUT' || sandboxPaused(change.set?.upstreamStatus ?? run.upstreamStatus)) &&
+      now.getTime() - lastProgress > stallTimeoutMs
+    ) {
       timeout = { code: 'STALLED', message: `No progress from OpenHands for ${stallTimeoutMs} ms` };
     }
     if (!timeout) return change;
@@ -402,6 +445,10 @@ export class Poller {
       set: { ...change.set, stopPending: true, nextPollAt: now },
     };
   }
+}
+
+function sandboxPaused(upstreamStatus: unknown): boolean {
+  return typeof upstreamStatus === 'string' && upstreamStatus.startsWith('sandbox:PAUSED');
 }
 
 function toUpstream(run: Run): UpstreamRun {

@@ -90,14 +90,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       req.socket.destroy();
       return;
     }
-    if (held) await held.released;
-    if (stopped) {
-      req.socket.destroy();
-      return;
-    }
     let reply: Reply | null;
     try {
       const rawBody = await readBody(req);
+      // Held after the body is in: the request is carried out on release even if its client is gone.
+      if (held) await held.released;
+      if (stopped) {
+        req.socket.destroy();
+        return;
+      }
       reply = await decide(req, {
         req,
         method: entry.method,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { finalRun, gql, sql, START_RUN, startRun } from '../support/runs.js';
+import { finalRun, gql, START_RUN, sql, startRun } from '../support/runs.js';
 import { startService, TEST_TOKEN } from '../support/service.js';
 
 const QUERY = '{ runs(first: 1) { totalCount } }';

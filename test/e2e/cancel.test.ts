@@ -26,7 +26,11 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     const cancel = (id: string) => gql(stack.url, CANCEL_RUN, { id });
 
     it('cancels a running run: CANCELLED at once, the conversation stopped upstream, nothing changes after', async () => {
-      const run = await startRun(stack.url, { compiledPrompt: 'Long job [sim:slow] #c1', repository: 'acme/widgets' });
+      // [sim:hang] holds the agent in RUNNING until released, so the cancel surely lands mid-run.
+      const run = await startRun(stack.url, {
+        compiledPrompt: 'Long job [sim:hang] #c1',
+        repository: 'acme/widgets',
+      });
       await waitForStatus(stack.url, run.id, ['RUNNING']);
       const res = await cancel(run.id);
       expect(res.errors).toBeUndefined();
@@ -43,9 +47,14 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       // Cancelling again is harmless and returns the same final run.
       const again = await cancel(run.id);
       expect(again.errors).toBeUndefined();
-      expect(again.data!.cancelRun.run).toMatchObject({ id: run.id, status: 'CANCELLED', finishedAt: cancelled.finishedAt });
+      expect(again.data!.cancelRun.run).toMatchObject({
+        id: run.id,
+        status: 'CANCELLED',
+        finishedAt: cancelled.finishedAt,
+      });
 
-      // The stopped conversation makes no more progress, and the run's timeline ends with the cancel.
+      // Releasing the hold does nothing to a stopped conversation; the run's timeline ends with the cancel.
+      stack.sim.complete('#c1');
       const after = await getRun(stack.url, run.id);
       expect(after.status).toBe('CANCELLED');
       expect(after.pullRequest).toBeNull();
@@ -53,17 +62,25 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       const events = eventsOf(after);
       expect(events.filter((e) => e.status === 'CANCELLED')).toHaveLength(1);
       expect(events.at(-1)!.message).toMatch(/cancel/i);
-      expect(stack.sim.conversations().find((c) => c.prompt.includes('#c1'))!.eventCount).toBe(eventsWhenStopped);
+      expect(stack.sim.conversations().find((c) => c.prompt.includes('#c1'))!.eventCount).toBe(
+        eventsWhenStopped,
+      );
     });
 
-    it('cancels a run that is still starting, and still stops its conversation once it has one', async () => {
-      const run = await startRun(stack.url, { compiledPrompt: 'Slow start [sim:slow-start] [sim:slow] #c2', repository: 'acme/widgets' });
+    it('cancels a run that is still starting, and stops its conversation', async () => {
+      // [sim:stuck] keeps the start from finishing (V1: task waits for its sandbox; V0: STARTING).
+      const run = await startRun(stack.url, {
+        compiledPrompt: 'Slow start [sim:stuck] #c2',
+        repository: 'acme/widgets',
+      });
       await waitForStatus(stack.url, run.id, ['STARTING']);
       const res = await cancel(run.id);
       expect(res.data!.cancelRun.run.status).toBe('CANCELLED');
       await waitForUpstreamStop(stack.sim, '#c2');
+      stack.sim.complete('#c2');
       const after = await getRun(stack.url, run.id);
       expect(after.status).toBe('CANCELLED');
+      expect(stack.sim.conversations().find((c) => c.prompt.includes('#c2'))!.stopped).toBe(true);
     });
 
     it('cancels a queued run before it reaches OpenHands', async () => {
@@ -85,6 +102,25 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       }
     });
 
+    it('cancels a run whose start request is in flight: the conversation it makes is stopped', async () => {
+      stack.sim.hold(true);
+      try {
+        const run = await startRun(stack.url, {
+          compiledPrompt: 'Racing the start [sim:hang] #c7',
+          repository: 'acme/widgets',
+        });
+        await waitFor('the start request in flight', async () =>
+          stack.sim.requests.some((r) => r.method === 'POST' && r.status === 0),
+        );
+        const res = await cancel(run.id);
+        expect(res.data!.cancelRun.run.status).toBe('CANCELLED');
+      } finally {
+        stack.sim.hold(false);
+      }
+      const upstream = await waitForUpstreamStop(stack.sim, '#c7');
+      expect(upstream.prUrl).toBeNull();
+    });
+
     it('refuses to cancel a run that already ended, with CONFLICT', async () => {
       const run = await startRun(stack.url, { compiledPrompt: 'Quick #c5', repository: 'acme/widgets' });
       const done = await finalRun(stack.url, run.id);
@@ -98,7 +134,10 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     });
 
     it('concurrent cancels of one run all succeed and record one CANCELLED event', async () => {
-      const run = await startRun(stack.url, { compiledPrompt: 'Cancel storm [sim:slow] #c6', repository: 'acme/widgets' });
+      const run = await startRun(stack.url, {
+        compiledPrompt: 'Cancel storm [sim:hang] #c6',
+        repository: 'acme/widgets',
+      });
       await waitForStatus(stack.url, run.id, ['STARTING', 'RUNNING']);
       const results = await Promise.all(Array.from({ length: 5 }, () => cancel(run.id)));
       for (const res of results) {

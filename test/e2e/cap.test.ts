@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsOf, finalRun, getRun, type Stack, startRun, startStack, waitForStatus } from '../support/runs.js';
+import {
+  eventsOf,
+  finalRun,
+  getRun,
+  type Stack,
+  startRun,
+  startStack,
+  waitForStatus,
+} from '../support/runs.js';
 
 describe('MAX_ACTIVE_RUNS caps concurrent OpenHands conversations', () => {
   let stack: Stack;
@@ -10,12 +18,16 @@ describe('MAX_ACTIVE_RUNS caps concurrent OpenHands conversations', () => {
   afterAll(async () => stack?.stop());
 
   it('keeps the second run QUEUED until the first one has finished', async () => {
-    const first = await startRun(stack.url, { compiledPrompt: 'First [sim:slow] #k1', repository: 'acme/widgets' });
+    const first = await startRun(stack.url, {
+      compiledPrompt: 'First [sim:hang] #k1',
+      repository: 'acme/widgets',
+    });
     const second = await startRun(stack.url, { compiledPrompt: 'Second #k2', repository: 'acme/widgets' });
     await waitForStatus(stack.url, first.id, ['RUNNING']);
     // While the first is active the second has not been sent to OpenHands.
     expect((await getRun(stack.url, second.id)).status).toBe('QUEUED');
     expect(stack.sim.conversations().some((c) => c.prompt.includes('#k2'))).toBe(false);
+    stack.sim.complete('#k1');
 
     const [a, b] = await Promise.all([finalRun(stack.url, first.id), finalRun(stack.url, second.id)]);
     expect(a.status).toBe('COMPLETED');
@@ -26,7 +38,10 @@ describe('MAX_ACTIVE_RUNS caps concurrent OpenHands conversations', () => {
   });
 
   it('a cancelled or failed run frees its slot', async () => {
-    const blocker = await startRun(stack.url, { compiledPrompt: 'Blocker [sim:slow] #k3', repository: 'acme/widgets' });
+    const blocker = await startRun(stack.url, {
+      compiledPrompt: 'Blocker [sim:hang] #k3',
+      repository: 'acme/widgets',
+    });
     const waiting = await startRun(stack.url, { compiledPrompt: 'Waiting #k4', repository: 'acme/widgets' });
     await waitForStatus(stack.url, blocker.id, ['STARTING', 'RUNNING']);
     expect((await getRun(stack.url, waiting.id)).status).toBe('QUEUED');

@@ -27,7 +27,10 @@ describe('embedded PostgreSQL (PGlite) when DATABASE_URL is unset', () => {
       expect(first.app.database.appliedMigrations.length).toBeGreaterThan(0);
       expect((await readdir(dataDir)).length).toBeGreaterThan(0);
 
-      const run = await startRun(first.graphqlUrl, { compiledPrompt: 'Embedded run #e1', repository: 'acme/widgets' });
+      const run = await startRun(first.graphqlUrl, {
+        compiledPrompt: 'Embedded run #e1',
+        repository: 'acme/widgets',
+      });
       runId = run.id;
       const done = await finalRun(first.graphqlUrl, run.id);
       expect(done.status).toBe('COMPLETED');

@@ -7,6 +7,7 @@ import {
   type Stack,
   startRun,
   startStack,
+  waitFor,
   waitForStatus,
   waitForUpstreamStop,
 } from '../support/runs.js';
@@ -19,26 +20,32 @@ const EXPECTED = {
 
 for (const apiVersion of ['v1', 'v0'] as const) {
   describe(`upstream failures and deadlines (${apiVersion})`, () => {
-    /** Generous blip tolerance: false errors must be waited out, real ones still end the run. */
+    /** The test helper's short error tolerance (300 ms): real failures are believed soon. */
     let tolerant: Stack;
-    /** Short deadlines, and no blip tolerance at all (the control for the blip test). */
+    /** A generous tolerance, for the blip test: two false errors in a row must be waited out. */
+    let patient: Stack;
+    /** Short deadlines, and no error tolerance at all (the control for the blip test). */
     let strict: Stack;
 
     beforeAll(async () => {
-      [tolerant, strict] = await Promise.all([
-        startStack({ apiVersion }, { UPSTREAM_ERROR_TOLERANCE_MS: '1500' }),
+      [tolerant, patient, strict] = await Promise.all([
+        startStack({ apiVersion }),
+        startStack({ apiVersion }, { UPSTREAM_ERROR_TOLERANCE_MS: '5000' }),
         startStack(
           { apiVersion },
-          { RUN_START_TIMEOUT_MS: '1000', RUN_STALL_TIMEOUT_MS: '1000', UPSTREAM_ERROR_TOLERANCE_MS: '0' },
+          { RUN_START_TIMEOUT_MS: '2000', RUN_STALL_TIMEOUT_MS: '2000', UPSTREAM_ERROR_TOLERANCE_MS: '0' },
         ),
       ]);
     });
     afterAll(async () => {
-      await Promise.all([tolerant?.stop(), strict?.stop()]);
+      await Promise.all([tolerant?.stop(), patient?.stop(), strict?.stop()]);
     });
 
     it('[sim:fail]: the agent errors → FAILED with a specific code, conversation stopped', async () => {
-      const run = await startRun(tolerant.url, { compiledPrompt: 'Break it [sim:fail] #f1', repository: 'acme/widgets' });
+      const run = await startRun(tolerant.url, {
+        compiledPrompt: 'Break it [sim:fail] #f1',
+        repository: 'acme/widgets',
+      });
       const done = await finalRun(tolerant.url, run.id);
       expect(done.status).toBe('FAILED');
       expect(done.error.code).toBe(EXPECTED[apiVersion].fail);
@@ -53,7 +60,10 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     });
 
     it('[sim:sandbox-error]: the sandbox never comes up → FAILED with a start error code', async () => {
-      const run = await startRun(tolerant.url, { compiledPrompt: 'No sandbox [sim:sandbox-error] #se1', repository: 'acme/widgets' });
+      const run = await startRun(tolerant.url, {
+        compiledPrompt: 'No sandbox [sim:sandbox-error] #se1',
+        repository: 'acme/widgets',
+      });
       const done = await finalRun(tolerant.url, run.id);
       expect(done.status).toBe('FAILED');
       expect(done.error.code).toBe(EXPECTED[apiVersion].sandboxError);
@@ -62,10 +72,21 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     });
 
     it('[sim:blip]: short false errors are tolerated and the run completes', async () => {
-      // [sim:slow] keeps the agent busy long enough for the poller to read the false errors.
-      const run = await startRun(tolerant.url, { compiledPrompt: 'Blippy [sim:blip] [sim:slow] #b1', repository: 'acme/widgets' });
-      const done = await finalRun(tolerant.url, run.id);
-      expect(tolerant.sim.conversations().find((c) => c.prompt.includes('#b1'))?.blipsShown).toBe(2);
+      // [sim:hang] holds the agent while the poller reads the two false errors; then it is let go.
+      const run = await startRun(patient.url, {
+        compiledPrompt: 'Blippy [sim:blip] [sim:hang] #b1',
+        repository: 'acme/widgets',
+      });
+      const blipped = () => patient.sim.conversations().find((c) => c.prompt.includes('#b1'))?.blipsShown;
+      await waitFor('both false errors to be read', async () => blipped() === 2);
+      // Read after the blip: the run is still going.
+      await waitFor(
+        'a read after the blip',
+        async () => (await getRun(patient.url, run.id)).status === 'RUNNING',
+      );
+      patient.sim.complete('#b1');
+      const done = await finalRun(patient.url, run.id);
+      expect(blipped()).toBe(2);
       expect(done.status).toBe('COMPLETED');
       expect(done.error).toBeNull();
       expect(done.pullRequest.url).toMatch(/\/acme\/widgets\/pull\/\d+$/);
@@ -73,15 +94,21 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     });
 
     it('[sim:blip] control: without tolerance the same false error fails the run', async () => {
-      const run = await startRun(strict.url, { compiledPrompt: 'Blippy [sim:blip] [sim:slow] #b2', repository: 'acme/widgets' });
+      const run = await startRun(strict.url, {
+        compiledPrompt: 'Blippy [sim:blip] [sim:hang] #b2',
+        repository: 'acme/widgets',
+      });
       const done = await finalRun(strict.url, run.id);
-      expect(strict.sim.conversations().find((c) => c.prompt.includes('#b2'))?.blipsShown).toBeGreaterThan(0);
+      expect(strict.sim.conversations().find((c) => c.prompt.includes('#b2'))?.blipsShown).toBe(1);
       expect(done.status).toBe('FAILED');
       expect(done.error.code).toBe(EXPECTED[apiVersion].blipControl);
     });
 
     it('[sim:stuck]: a start that never finishes → TIMED_OUT START_TIMEOUT, conversation stopped', async () => {
-      const run = await startRun(strict.url, { compiledPrompt: 'Stuck [sim:stuck] #s1', repository: 'acme/widgets' });
+      const run = await startRun(strict.url, {
+        compiledPrompt: 'Stuck [sim:stuck] #s1',
+        repository: 'acme/widgets',
+      });
       const done = await finalRun(strict.url, run.id);
       expect(done.status).toBe('TIMED_OUT');
       expect(done.error).toMatchObject({ code: 'START_TIMEOUT', retryable: true });
@@ -91,7 +118,10 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     });
 
     it('[sim:hang]: an agent that goes quiet → TIMED_OUT STALLED, conversation stopped', async () => {
-      const run = await startRun(strict.url, { compiledPrompt: 'Hang [sim:hang] #h1', repository: 'acme/widgets' });
+      const run = await startRun(strict.url, {
+        compiledPrompt: 'Hang [sim:hang] #h1',
+        repository: 'acme/widgets',
+      });
       const done = await finalRun(strict.url, run.id);
       expect(done.status).toBe('TIMED_OUT');
       expect(done.error).toMatchObject({ code: 'STALLED' });
@@ -105,11 +135,19 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     });
 
     it('[sim:ask]: a question parks the run AWAITING_INPUT, without a stall timeout, until answered', async () => {
-      const run = await startRun(strict.url, { compiledPrompt: 'Ask me [sim:ask] #a1', repository: 'acme/widgets' });
-      const waiting = await waitForStatus(strict.url, run.id, ['AWAITING_INPUT', 'COMPLETED', 'FAILED', 'TIMED_OUT']);
+      const run = await startRun(strict.url, {
+        compiledPrompt: 'Ask me [sim:ask] #a1',
+        repository: 'acme/widgets',
+      });
+      const waiting = await waitForStatus(strict.url, run.id, [
+        'AWAITING_INPUT',
+        'COMPLETED',
+        'FAILED',
+        'TIMED_OUT',
+      ]);
       expect(waiting.status).toBe('AWAITING_INPUT');
-      // Longer than the stall timeout, measured by the service's own polls rather than a sleep.
-      const deadline = Date.now() + 1500;
+      // Longer than the stall timeout, checked on every read rather than after a sleep.
+      const deadline = Date.now() + 2500;
       let polled = waiting;
       while (Date.now() < deadline) {
         polled = await getRun(strict.url, run.id);
@@ -123,7 +161,10 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     });
 
     it('[sim:no-pr]: finishing without a pull request still completes, with no pullRequest', async () => {
-      const run = await startRun(tolerant.url, { compiledPrompt: 'Just look [sim:no-pr] #n1', repository: 'acme/widgets' });
+      const run = await startRun(tolerant.url, {
+        compiledPrompt: 'Just look [sim:no-pr] #n1',
+        repository: 'acme/widgets',
+      });
       const done = await finalRun(tolerant.url, run.id);
       expect(done.status).toBe('COMPLETED');
       expect(done.percent).toBe(100);
@@ -133,15 +174,49 @@ for (const apiVersion of ['v1', 'v0'] as const) {
   });
 }
 
+describe('a V1 sandbox paused by OpenHands (its sandbox cap)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    // The server pauses the oldest running sandbox when a second one starts.
+    stack = await startStack({ apiVersion: 'v1', maxConversations: 1 }, { RUN_STALL_TIMEOUT_MS: '4000' });
+  });
+  afterAll(async () => stack?.stop());
+
+  it('is not left waiting for input forever: it times out as STALLED', async () => {
+    const first = await startRun(stack.url, {
+      compiledPrompt: 'Paused later [sim:hang] #z1',
+      repository: 'acme/widgets',
+    });
+    await waitForStatus(stack.url, first.id, ['RUNNING']);
+    const second = await startRun(stack.url, {
+      compiledPrompt: 'Evicts the first #z2',
+      repository: 'acme/widgets',
+    });
+    expect((await finalRun(stack.url, second.id)).status).toBe('COMPLETED');
+    expect(stack.sim.conversations().find((c) => c.prompt.includes('#z1'))!.stopped).toBe(true);
+    const done = await finalRun(stack.url, first.id);
+    expect(done.status).toBe('TIMED_OUT');
+    expect(done.error.code).toBe('STALLED');
+    expect(eventsOf(done).map((e) => e.status)).toContain('AWAITING_INPUT');
+  });
+});
+
 describe('maximum run duration', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ apiVersion: 'v1', stepMs: 50 }, { RUN_MAX_DURATION_MS: '600', RUN_STALL_TIMEOUT_MS: '60000' });
+    stack = await startStack(
+      { apiVersion: 'v1' },
+      { RUN_MAX_DURATION_MS: '1000', RUN_STALL_TIMEOUT_MS: '60000' },
+    );
   });
   afterAll(async () => stack?.stop());
 
   it('a run that keeps working past RUN_MAX_DURATION_MS → TIMED_OUT MAX_DURATION_EXCEEDED', async () => {
-    const run = await startRun(stack.url, { compiledPrompt: 'Long [sim:slow] #m1', repository: 'acme/widgets' });
+    // [sim:hang]: the agent never finishes, and the stall timeout is far away.
+    const run = await startRun(stack.url, {
+      compiledPrompt: 'Long [sim:hang] #m1',
+      repository: 'acme/widgets',
+    });
     const done = await finalRun(stack.url, run.id);
     expect(done.status).toBe('TIMED_OUT');
     expect(done.error.code).toBe('MAX_DURATION_EXCEEDED');

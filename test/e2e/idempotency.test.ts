@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finalRun, gql, type Stack, START_RUN, sql, startStack, waitFor } from '../support/runs.js';
+import { finalRun, gql, START_RUN, type Stack, sql, startStack, waitFor } from '../support/runs.js';
 
 describe('idempotent startRun', () => {
   let stack: Stack;
@@ -9,19 +9,32 @@ describe('idempotent startRun', () => {
   });
   afterAll(async () => stack?.stop());
 
-  const start = (input: Record<string, unknown>) => gql(stack.url, START_RUN, { input: { compiledPrompt: 'Same work', ...input } });
+  const start = (input: Record<string, unknown>) =>
+    gql(stack.url, START_RUN, { input: { compiledPrompt: 'Same work', ...input } });
   const rowsWithKey = async (projectId: string, key: string) =>
     (
-      await sql<{ id: string }>(stack.db.url, 'SELECT id FROM "Run" WHERE "projectId" = $1 AND "idempotencyKey" = $2', [projectId, key])
+      await sql<{ id: string }>(
+        stack.db.url,
+        'SELECT id FROM "Run" WHERE "projectId" = $1 AND "idempotencyKey" = $2',
+        [projectId, key],
+      )
     ).map((r) => r.id);
 
   it('the same key in a project returns the same run, created only once', async () => {
-    const first = await start({ projectId: 'idem', idempotencyKey: 'key-1', compiledPrompt: 'Idempotent #i1' });
+    const first = await start({
+      projectId: 'idem',
+      idempotencyKey: 'key-1',
+      compiledPrompt: 'Idempotent #i1',
+    });
     expect(first.errors).toBeUndefined();
     expect(first.data!.startRun.created).toBe(true);
     const run = first.data!.startRun.run;
 
-    const second = await start({ projectId: 'idem', idempotencyKey: 'key-1', compiledPrompt: 'Idempotent #i1' });
+    const second = await start({
+      projectId: 'idem',
+      idempotencyKey: 'key-1',
+      compiledPrompt: 'Idempotent #i1',
+    });
     expect(second.errors).toBeUndefined();
     expect(second.data!.startRun.created).toBe(false);
     expect(second.data!.startRun.run.id).toBe(run.id);
@@ -29,7 +42,11 @@ describe('idempotent startRun', () => {
     // Still the same run after it finished, and it ran upstream only once.
     const done = await finalRun(stack.url, run.id);
     expect(done.status).toBe('COMPLETED');
-    const third = await start({ projectId: 'idem', idempotencyKey: 'key-1', compiledPrompt: 'Idempotent #i1' });
+    const third = await start({
+      projectId: 'idem',
+      idempotencyKey: 'key-1',
+      compiledPrompt: 'Idempotent #i1',
+    });
     expect(third.data!.startRun).toMatchObject({ created: false, run: { id: run.id, status: 'COMPLETED' } });
     expect(await rowsWithKey('idem', 'key-1')).toEqual([run.id]);
     expect(stack.sim.conversations().filter((c) => c.prompt.includes('#i1'))).toHaveLength(1);
@@ -55,7 +72,9 @@ describe('idempotent startRun', () => {
   it('concurrent requests with one key create exactly one run and all get it back', async () => {
     const n = 12;
     const results = await Promise.all(
-      Array.from({ length: n }, () => start({ projectId: 'idem-race', idempotencyKey: 'race-1', compiledPrompt: 'Race #i2' })),
+      Array.from({ length: n }, () =>
+        start({ projectId: 'idem-race', idempotencyKey: 'race-1', compiledPrompt: 'Race #i2' }),
+      ),
     );
     for (const res of results) expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
     const ids = new Set(results.map((r) => r.data!.startRun.run.id));
@@ -63,11 +82,17 @@ describe('idempotent startRun', () => {
     expect(results.filter((r) => r.data!.startRun.created)).toHaveLength(1);
     const [id] = ids;
     expect(await rowsWithKey('idem-race', 'race-1')).toEqual([id]);
-    const events = await sql<{ n: number }>(stack.db.url, `SELECT count(*)::int AS n FROM "RunEvent" WHERE "runId" = $1 AND type = 'CREATED'`, [id]);
+    const events = await sql<{ n: number }>(
+      stack.db.url,
+      `SELECT count(*)::int AS n FROM "RunEvent" WHERE "runId" = $1 AND type = 'CREATED'`,
+      [id],
+    );
     expect(events[0].n).toBe(1);
     // And it reaches OpenHands once.
     expect((await finalRun(stack.url, id as string)).status).toBe('COMPLETED');
-    await waitFor('the conversation', async () => stack.sim.conversations().some((c) => c.prompt.includes('#i2')));
+    await waitFor('the conversation', async () =>
+      stack.sim.conversations().some((c) => c.prompt.includes('#i2')),
+    );
     expect(stack.sim.conversations().filter((c) => c.prompt.includes('#i2'))).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenHandsDriver, UpstreamRun } from '../../src/openhands/driver.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { expectSaneTimeline, finalRun, sql, startRun } from '../support/runs.js';
+import { expectSaneTimeline, finalRun, sql, startRun, waitFor, waitForStatus } from '../support/runs.js';
 import { type RunningService, startService } from '../support/service.js';
 
 /**
@@ -22,7 +22,12 @@ class Referee {
   watch(service: RunningService, owner: string): void {
     for (const version of ['v1', 'v0'] as const) {
       const driver = service.app.openhands.driver(version) as OpenHandsDriver;
-      const wrap = <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>, runsOf: (...args: A) => UpstreamRun[]) =>
+      const wrap =
+        <A extends unknown[], R>(
+          name: string,
+          fn: (...args: A) => Promise<R>,
+          runsOf: (...args: A) => UpstreamRun[],
+        ) =>
         async (...args: A): Promise<R> => {
           const ids = runsOf(...args).map((r) => r.id);
           await this.enter(owner, name, ids);
@@ -57,7 +62,9 @@ class Referee {
     );
     for (const row of rows) {
       if (row.leaseOwner !== owner || !row.valid) {
-        this.leaseProblems.push(`${owner} ${call} ${row.id} with lease ${row.leaseOwner} (valid: ${row.valid})`);
+        this.leaseProblems.push(
+          `${owner} ${call} ${row.id} with lease ${row.leaseOwner} (valid: ${row.valid})`,
+        );
       }
     }
   }
@@ -88,17 +95,26 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     });
 
     it('never work the same run at once, start each run once, and share the work', async () => {
-      const prompts = Array.from({ length: 10 }, (_, i) => `replicated ${i} ${i % 3 === 0 ? '[sim:slow]' : ''} #p${i}`);
+      const prompts = Array.from(
+        { length: 10 },
+        (_, i) => `replicated ${i} ${i % 3 === 0 ? '[sim:slow]' : ''} #p${i}`,
+      );
       // Half the runs are started through each instance.
       const runs = await Promise.all(
-        prompts.map((p, i) => startRun((i % 2 ? a : b).graphqlUrl, { compiledPrompt: p, repository: 'acme/widgets' })),
+        prompts.map((p, i) =>
+          startRun((i % 2 ? a : b).graphqlUrl, { compiledPrompt: p, repository: 'acme/widgets' }),
+        ),
       );
       const done = await Promise.all(runs.map((r, i) => finalRun((i % 2 ? b : a).graphqlUrl, r.id, 60_000)));
       for (const run of done) {
         expect(run.status, run.compiledPrompt).toBe('COMPLETED');
         expectSaneTimeline(run);
       }
-      for (const p of prompts) expect(sim.conversations().filter((c) => c.prompt === p), p).toHaveLength(1);
+      for (const p of prompts)
+        expect(
+          sim.conversations().filter((c) => c.prompt === p),
+          p,
+        ).toHaveLength(1);
 
       expect(referee.overlaps).toEqual([]);
       expect(referee.leaseProblems).toEqual([]);
@@ -119,9 +135,69 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       edges.sort((x, y) => x.at - y.at || x.d - y.d);
       let open = 0;
       let peak = 0;
-      for (const e of edges) peak = Math.max(peak, (open += e.d));
+      for (const e of edges) {
+        open += e.d;
+        peak = Math.max(peak, open);
+      }
       expect(peak).toBeGreaterThan(1);
       expect(peak).toBeLessThanOrEqual(6);
     });
   });
 }
+
+describe('a poll slower than the lease', () => {
+  let db: TestDatabase;
+  let sim: Simulator;
+  let a: RunningService;
+  let b: RunningService;
+  let referee: Referee;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({ apiVersion: 'v1', stepMs: 30, rateLimit: false });
+    const env = { OPENHANDS_API_VERSION: 'v1', POLL_LEASE_MS: '1000', OPENHANDS_TIMEOUT_MS: '20000' };
+    a = await startService(db.url, sim.url, env, { instanceId: 'slow-a' });
+    b = await startService(db.url, sim.url, env, { instanceId: 'slow-b' });
+    referee = new Referee(db.url);
+    referee.watch(a, 'slow-a');
+    referee.watch(b, 'slow-b');
+  });
+  afterAll(async () => {
+    sim?.hold(false);
+    await Promise.all([a?.stop(), b?.stop()]);
+    await sim?.stop();
+    await db?.drop();
+  });
+
+  it('keeps its lease while the call is in flight, so the other instance does not take the run', async () => {
+    const run = await startRun(a.graphqlUrl, {
+      compiledPrompt: 'Slow upstream [sim:hang] #q1',
+      repository: 'acme/widgets',
+    });
+    await waitForStatus(a.graphqlUrl, run.id, ['RUNNING']);
+    // OpenHands stops answering: the instance polling the run now waits well past its 1 s lease.
+    const before = sim.requests.length;
+    sim.hold(true);
+    await waitFor('a poll to be caught', async () => sim.requests.length > before);
+    const [{ owner }] = await sql<{ owner: string }>(
+      db.url,
+      'SELECT "leaseOwner" AS owner FROM "Run" WHERE id = $1',
+      [run.id],
+    );
+    expect(owner).toMatch(/^slow-/);
+    const heldSince = Date.now();
+    await waitFor('three leases to pass', async () => Date.now() - heldSince > 3000, 10_000);
+    const [{ still }] = await sql<{ still: string }>(
+      db.url,
+      'SELECT "leaseOwner" AS still FROM "Run" WHERE id = $1',
+      [run.id],
+    );
+    expect(still).toBe(owner);
+    sim.hold(false);
+    sim.complete('#q1');
+    const done = await finalRun(a.graphqlUrl, run.id);
+    expect(done.status).toBe('COMPLETED');
+    expect(referee.overlaps).toEqual([]);
+    expect(referee.leaseProblems).toEqual([]);
+  });
+});

@@ -19,7 +19,9 @@ afterEach(async () => {
 });
 
 async function runAll(s: Stack, prompts: string[]) {
-  const runs = await Promise.all(prompts.map((p) => startRun(s.url, { compiledPrompt: p, repository: 'acme/widgets' })));
+  const runs = await Promise.all(
+    prompts.map((p) => startRun(s.url, { compiledPrompt: p, repository: 'acme/widgets' })),
+  );
   return Promise.all(runs.map((r) => finalRun(s.url, r.id, 60_000)));
 }
 
@@ -34,7 +36,10 @@ function expectAllCompleted(done: Array<Record<string, any>>) {
 /** Every prompt reached OpenHands exactly once: retries never started a second conversation. */
 function expectOneConversationEach(s: Stack, prompts: string[]) {
   for (const prompt of prompts) {
-    expect(s.sim.conversations().filter((c) => c.prompt === prompt), prompt).toHaveLength(1);
+    expect(
+      s.sim.conversations().filter((c) => c.prompt === prompt),
+      prompt,
+    ).toHaveLength(1);
   }
 }
 
@@ -61,10 +66,23 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     it('5xx on status reads only, longer than the retries: the run rides it out', async () => {
       stack = await startStack({ apiVersion });
       const s = stack;
-      const run = await startRun(s.url, { compiledPrompt: 'reads fail [sim:slow] #r1', repository: 'acme/widgets' });
-      await waitFor('the conversation to exist', async () => s.sim.conversations().some((c) => c.prompt.includes('#r1')));
+      // [sim:hang] holds the agent until every injected fault has been met.
+      const run = await startRun(s.url, {
+        compiledPrompt: 'reads fail [sim:hang] #r1',
+        repository: 'acme/widgets',
+      });
+      await waitFor('the conversation to exist', async () =>
+        s.sim.conversations().some((c) => c.prompt.includes('#r1')),
+      );
       const statusPath = apiVersion === 'v1' ? '/api/v1/app-conversations' : '/api/conversations/';
       s.sim.failNext(12, 503, { pathIncludes: statusPath });
+      await waitFor(
+        'the faults to be met',
+        async () => s.sim.requests.filter((r) => r.status === 503).length === 12,
+        60_000,
+      );
+      expect((await getRun(s.url, run.id)).status).not.toMatch(/FAILED|TIMED_OUT/);
+      s.sim.complete('#r1');
       const done = await finalRun(s.url, run.id, 60_000);
       expectAllCompleted([done]);
       expect(s.sim.requests.filter((r) => r.status === 503).length).toBe(12);
@@ -72,11 +90,22 @@ for (const apiVersion of ['v1', 'v0'] as const) {
 
     it('[sim:flaky]: every third request about the conversation answers 500', async () => {
       stack = await startStack({ apiVersion });
-      const prompts = ['flaky a [sim:flaky] #f1', 'flaky b [sim:flaky] #f2'];
-      const done = await runAll(stack, prompts);
+      const s = stack;
+      // Held running until both conversations have answered several 500s.
+      const prompts = ['flaky a [sim:flaky] [sim:hang] #f1', 'flaky b [sim:flaky] [sim:hang] #f2'];
+      const runs = await Promise.all(
+        prompts.map((p) => startRun(s.url, { compiledPrompt: p, repository: 'acme/widgets' })),
+      );
+      await waitFor(
+        'several flaky answers',
+        async () => s.sim.requests.filter((r) => r.status === 500).length >= 2,
+        60_000,
+      );
+      for (const run of runs) expect((await getRun(s.url, run.id)).status).not.toMatch(/FAILED|TIMED_OUT/);
+      s.sim.complete('[sim:flaky]');
+      const done = await Promise.all(runs.map((r) => finalRun(s.url, r.id, 60_000)));
       expectAllCompleted(done);
-      expectOneConversationEach(stack, prompts);
-      expect(stack.sim.requests.filter((r) => r.status === 500).length).toBeGreaterThan(0);
+      expectOneConversationEach(s, prompts);
     });
 
     it('[sim:429]: throttled status reads, Retry-After honoured by everything', async () => {
@@ -99,8 +128,13 @@ for (const apiVersion of ['v1', 'v0'] as const) {
     it('connection failures for a while (server unreachable): runs continue once it is back', async () => {
       stack = await startStack({ apiVersion });
       const s = stack;
-      const run = await startRun(s.url, { compiledPrompt: 'unreachable [sim:slow] #d1', repository: 'acme/widgets' });
-      await waitFor('the conversation to exist', async () => s.sim.conversations().some((c) => c.prompt.includes('#d1')));
+      const run = await startRun(s.url, {
+        compiledPrompt: 'unreachable [sim:slow] #d1',
+        repository: 'acme/widgets',
+      });
+      await waitFor('the conversation to exist', async () =>
+        s.sim.conversations().some((c) => c.prompt.includes('#d1')),
+      );
       s.sim.setDown(true);
       // Down until a poll has failed for good (all its retries dropped) and the run recorded it.
       await waitFor('the run to record the fault', async () =>
@@ -127,18 +161,23 @@ for (const apiVersion of ['v1', 'v0'] as const) {
         await take();
         granted.push(Date.now());
       };
-      // Slow runs keep the poller wanting far more than the budget for several seconds.
-      const prompts = Array.from({ length: 6 }, (_, i) => `crowd ${i} [sim:slow] #l${i}`);
+      // Nine runs queued at once: their starts alone want more than the budget allows in a second.
+      const prompts = Array.from({ length: 9 }, (_, i) => `crowd ${i} #l${i}`);
       const done = await runAll(s, prompts);
       expectAllCompleted(done);
       expectOneConversationEach(s, prompts);
       // What the server saw: never refused, never more than 20 in a second.
       expect(s.sim.requests.filter((r) => r.status === 429)).toHaveLength(0);
-      expect(peakRequestsPerSecond(s.sim.requests), 'requests arriving within one second').toBeLessThanOrEqual(20);
+      expect(
+        peakRequestsPerSecond(s.sim.requests),
+        'requests arriving within one second',
+      ).toBeLessThanOrEqual(20);
       // What the runner did: every request went through the budget, never more than it allows per second,
       // and the budget was the binding limit (the runner wanted more).
       expect(granted.length).toBe(s.sim.requests.length);
-      expect(peakRequestsPerSecond(granted.map((at) => ({ at }))), 'requests let go within one second').toBe(perSecond);
+      expect(peakRequestsPerSecond(granted.map((at) => ({ at }))), 'requests let go within one second').toBe(
+        perSecond,
+      );
     });
   });
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GET_RUN, gql, type Stack, START_RUN, sql, startRun, startStack } from '../support/runs.js';
+import { GET_RUN, gql, START_RUN, type Stack, sql, startRun, startStack } from '../support/runs.js';
 
 const RUNS = `query($projectId: String, $first: Int, $after: String, $status: [RunStatus!]) {
   runs(projectId: $projectId, first: $first, after: $after, status: $status) {

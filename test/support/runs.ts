@@ -66,9 +66,7 @@ export function finalRun(url: string, id: string, timeoutMs = 30_000) {
 }
 
 /** The run's events as plain nodes. */
-export function eventsOf(
-  run: Record<string, any>,
-): Array<{
+export function eventsOf(run: Record<string, any>): Array<{
   seq: number;
   type: string;
   status: string;

@@ -42,7 +42,12 @@ describe('loadConfig', () => {
       dataDir: '/var/lib/ohr',
       apiTokens: ['a', 'b', 'c'],
       logLevel: 'debug',
-      openhands: { baseUrl: 'https://oh.example.com', token: 'secret', apiVersion: 'v0', maxRequestsPerSecond: 5 },
+      openhands: {
+        baseUrl: 'https://oh.example.com',
+        token: 'secret',
+        apiVersion: 'v0',
+        maxRequestsPerSecond: 5,
+      },
       poller: { intervalMs: 500, maxActiveRuns: 3 },
     });
   });
@@ -56,7 +61,11 @@ describe('loadConfig', () => {
   });
 
   it('treats empty values as unset', () => {
-    expect(loadConfig({ PORT: '', DATABASE_URL: '  ', API_TOKENS: '' })).toMatchObject({ port: 8080, databaseUrl: undefined, apiTokens: [] });
+    expect(loadConfig({ PORT: '', DATABASE_URL: '  ', API_TOKENS: '' })).toMatchObject({
+      port: 8080,
+      databaseUrl: undefined,
+      apiTokens: [],
+    });
   });
 
   it.each([

@@ -51,7 +51,13 @@ function client(overrides: Partial<ConstructorParameters<typeof OpenHandsHttp>[0
 }
 
 const get = { method: 'GET' as const, path: '/api/thing', route: 'GET /api/thing', idempotent: true };
-const post = { method: 'POST' as const, path: '/api/start', route: 'POST /api/start', idempotent: false, body: { a: 1 } };
+const post = {
+  method: 'POST' as const,
+  path: '/api/start',
+  route: 'POST /api/start',
+  idempotent: false,
+  body: { a: 1 },
+};
 
 async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
   try {
@@ -75,13 +81,14 @@ describe('OpenHandsHttp', () => {
   });
 
   it('retries 5xx on idempotent requests with growing, jittered delays, then succeeds', async () => {
-    handler = (_req, res, n) => (n <= 3 ? reply(res, 503, { detail: 'Internal Server Error' }) : reply(res, 200, [1]));
+    handler = (_req, res, n) =>
+      n <= 3 ? reply(res, 503, { detail: 'Internal Server Error' }) : reply(res, 200, [1]);
     const res = await client({ retryBaseMs: 40 }).request(get);
     expect(res.body).toEqual([1]);
     expect(seen).toHaveLength(4);
     const gaps = seen.slice(1).map((s, i) => s.at - seen[i].at);
     // Attempt i waits between half and all of base·2^i.
-    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual((40 * 2 ** i) / 2 - 5));
+    for (const [i, gap] of gaps.entries()) expect(gap).toBeGreaterThanOrEqual((40 * 2 ** i) / 2 - 5);
   });
 
   it('gives up after maxRetries with a transient error that keeps the status and a short reason', async () => {
@@ -100,14 +107,20 @@ describe('OpenHandsHttp', () => {
   });
 
   it('retries a non-idempotent request on 429, which the server refused before doing anything', async () => {
-    handler = (_req, res, n) => (n === 1 ? reply(res, 429, { message: 'Too many requests' }, { 'retry-after': '0' }) : reply(res, 200, { id: 'x' }));
+    handler = (_req, res, n) =>
+      n === 1
+        ? reply(res, 429, { message: 'Too many requests' }, { 'retry-after': '0' })
+        : reply(res, 200, { id: 'x' });
     const res = await client().request(post);
     expect(res.body).toEqual({ id: 'x' });
     expect(seen).toHaveLength(2);
   });
 
   it('honours Retry-After on 429, and holds back every other request meanwhile', async () => {
-    handler = (req, res, n) => (n === 1 ? reply(res, 429, { message: 'Too many requests' }, { 'retry-after': '1' }) : reply(res, 200, { url: req.url }));
+    handler = (req, res, n) =>
+      n === 1
+        ? reply(res, 429, { message: 'Too many requests' }, { 'retry-after': '1' })
+        : reply(res, 200, { url: req.url });
     const http = client();
     const first = http.request(get);
     await vi.waitFor(() => expect(seen).toHaveLength(1));
@@ -166,7 +179,11 @@ describe('OpenHandsHttp', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const attempts: number[] = [];
-    const http = client({ baseUrl: `http://127.0.0.1:${port}`, maxRetries: 2, onRequest: () => attempts.push(Date.now()) });
+    const http = client({
+      baseUrl: `http://127.0.0.1:${port}`,
+      maxRetries: 2,
+      onRequest: () => attempts.push(Date.now()),
+    });
     const error = await failure(http.request(post));
     expect(error).toMatchObject({ kind: 'network', detail: 'ECONNREFUSED' });
     expect(attempts).toHaveLength(3);
@@ -185,7 +202,9 @@ describe('helpers', () => {
 
   it('shortDetail keeps the short reason only', () => {
     expect(shortDetail({ detail: 'Unauthorized' })).toBe('Unauthorized');
-    expect(shortDetail({ status: 'error', message: 'x', msg_id: 'STATUS$ERROR_LLM_AUTHENTICATION' })).toBe('STATUS$ERROR_LLM_AUTHENTICATION');
+    expect(shortDetail({ status: 'error', message: 'x', msg_id: 'STATUS$ERROR_LLM_AUTHENTICATION' })).toBe(
+      'STATUS$ERROR_LLM_AUTHENTICATION',
+    );
     expect(shortDetail('Unable to access repo a/b')).toBe('Unable to access repo a/b');
     expect(shortDetail({ detail: [{ type: 'extra_forbidden' }] })).toBeUndefined();
     expect(shortDetail('x'.repeat(500))!.length).toBeLessThanOrEqual(201);

@@ -57,7 +57,11 @@ describe('V1 start task', () => {
 
   it('ERROR is a definite failure, with a sandbox-specific code when the detail says so', () => {
     const sandbox = fromV1StartTask({ status: 'ERROR', detail: 'Sandbox failed to start within 120s: boom' });
-    expect(sandbox).toMatchObject({ status: 'FAILED', suspect: false, failure: { code: 'SANDBOX_START_FAILED' } });
+    expect(sandbox).toMatchObject({
+      status: 'FAILED',
+      suspect: false,
+      failure: { code: 'SANDBOX_START_FAILED' },
+    });
     expect(sandbox.failure!.message).toContain('Sandbox failed to start');
     const other = fromV1StartTask({ status: 'ERROR', detail: 'git clone failed' });
     expect(other.failure!.code).toBe('START_TASK_FAILED');
@@ -66,7 +70,10 @@ describe('V1 start task', () => {
 });
 
 describe('V1 conversation', () => {
-  const conv = (sandbox_status: string | null, execution_status: string | null) => ({ sandbox_status, execution_status });
+  const conv = (sandbox_status: string | null, execution_status: string | null) => ({
+    sandbox_status,
+    execution_status,
+  });
 
   it.each([
     ['RUNNING', 'running', 'RUNNING'],
@@ -130,25 +137,36 @@ describe('V0 conversation', () => {
   });
 
   it('reads the agent state from the events once running', () => {
-    expect(fromV0Conversation({ status: 'RUNNING', runtime_status: 'STATUS$READY' }, 'running', 5)).toMatchObject({
+    expect(
+      fromV0Conversation({ status: 'RUNNING', runtime_status: 'STATUS$READY' }, 'running', 5),
+    ).toMatchObject({
       status: 'RUNNING',
       percent: runningPercent(5),
     });
-    expect(fromV0Conversation({ status: 'RUNNING', runtime_status: 'STATUS$READY' }, 'finished', 5)).toMatchObject({
+    expect(
+      fromV0Conversation({ status: 'RUNNING', runtime_status: 'STATUS$READY' }, 'finished', 5),
+    ).toMatchObject({
       status: 'COMPLETED',
       percent: 100,
     });
-    expect(fromV0Conversation({ status: 'RUNNING', runtime_status: 'STATUS$READY' }, 'awaiting_user_input', 5).status).toBe(
-      'AWAITING_INPUT',
+    expect(
+      fromV0Conversation({ status: 'RUNNING', runtime_status: 'STATUS$READY' }, 'awaiting_user_input', 5)
+        .status,
+    ).toBe('AWAITING_INPUT');
+    expect(fromV0Conversation({ status: 'RUNNING', runtime_status: 'STATUS$READY' }, null, 0).status).toBe(
+      'RUNNING',
     );
-    expect(fromV0Conversation({ status: 'RUNNING', runtime_status: 'STATUS$READY' }, null, 0).status).toBe('RUNNING');
   });
 
   it.each([
     [{ status: 'ERROR', runtime_status: 'STATUS$ERROR' }, 'error', 'AGENT_ERROR'],
     [{ status: 'ERROR', runtime_status: 'STATUS$ERROR_RUNTIME_DISCONNECTED' }, 'error', 'RUNTIME_ERROR'],
     [{ status: 'ERROR', runtime_status: 'STATUS$ERROR_LLM_AUTHENTICATION' }, 'error', 'LLM_ERROR'],
-    [{ status: 'RUNNING', runtime_status: 'STATUS$GIT_PROVIDER_AUTHENTICATION_ERROR' }, null, 'GIT_AUTH_ERROR'],
+    [
+      { status: 'RUNNING', runtime_status: 'STATUS$GIT_PROVIDER_AUTHENTICATION_ERROR' },
+      null,
+      'GIT_AUTH_ERROR',
+    ],
     [{ status: 'RUNNING', runtime_status: 'STATUS$ERROR' }, null, 'RUNTIME_ERROR'],
     [{ status: 'ERROR', runtime_status: null }, 'running', 'CONVERSATION_ERROR'],
     [{ status: 'STOPPED', runtime_status: null }, 'running', 'CONVERSATION_STOPPED'],
@@ -158,12 +176,16 @@ describe('V0 conversation', () => {
   });
 
   it('a STOPPED conversation whose agent finished is COMPLETED (V0 forgets conversations)', () => {
-    expect(fromV0Conversation({ status: 'STOPPED', runtime_status: null }, 'finished', 9).status).toBe('COMPLETED');
+    expect(fromV0Conversation({ status: 'STOPPED', runtime_status: null }, 'finished', 9).status).toBe(
+      'COMPLETED',
+    );
   });
 
   it('unknown agent states leave the conversation status in charge', () => {
     expect(fromV0AgentState('something_new', 0, 'x')).toBeUndefined();
-    expect(fromV0Conversation({ status: 'RUNNING', runtime_status: 'STATUS$READY' }, 'something_new', 0).status).toBe('RUNNING');
+    expect(
+      fromV0Conversation({ status: 'RUNNING', runtime_status: 'STATUS$READY' }, 'something_new', 0).status,
+    ).toBe('RUNNING');
   });
 });
 

@@ -3,9 +3,15 @@ import { findPullRequests, pickPullRequest } from '../../src/runs/pull-requests.
 
 describe('findPullRequests', () => {
   it('finds GitHub pull requests in command output', () => {
-    const text = 'Creating pull request for fix into main in acme/widgets\n\nhttps://github.com/acme/widgets/pull/42\n';
+    const text =
+      'Creating pull request for fix into main in acme/widgets\n\nhttps://github.com/acme/widgets/pull/42\n';
     expect(findPullRequests(text)).toEqual([
-      { provider: 'GITHUB', url: 'https://github.com/acme/widgets/pull/42', number: 42, repository: 'acme/widgets' },
+      {
+        provider: 'GITHUB',
+        url: 'https://github.com/acme/widgets/pull/42',
+        number: 42,
+        repository: 'acme/widgets',
+      },
     ]);
   });
 
@@ -25,7 +31,11 @@ describe('findPullRequests', () => {
       number: 3,
       repository: 'team/repo',
     });
-    expect(findPullRequests('http://git.local:8443/o/r/pull/9')[0]).toMatchObject({ provider: 'GITHUB', number: 9, repository: 'o/r' });
+    expect(findPullRequests('http://git.local:8443/o/r/pull/9')[0]).toMatchObject({
+      provider: 'GITHUB',
+      number: 9,
+      repository: 'o/r',
+    });
   });
 
   it('finds URLs inside JSON-encoded event text', () => {
@@ -44,12 +54,16 @@ describe('findPullRequests', () => {
   });
 
   it('does not take issue links, PR lists or other pages for a pull request', () => {
-    expect(findPullRequests('https://github.com/a/b/issues/4 https://github.com/a/b/pulls https://github.com/a/b')).toEqual([]);
+    expect(
+      findPullRequests('https://github.com/a/b/issues/4 https://github.com/a/b/pulls https://github.com/a/b'),
+    ).toEqual([]);
     expect(findPullRequests('')).toEqual([]);
   });
 
   it('stops the URL at the number', () => {
-    expect(findPullRequests('(https://github.com/a/b/pull/12).')[0].url).toBe('https://github.com/a/b/pull/12');
+    expect(findPullRequests('(https://github.com/a/b/pull/12).')[0].url).toBe(
+      'https://github.com/a/b/pull/12',
+    );
     expect(findPullRequests('https://github.com/a/b/pull/12/files')[0].number).toBe(12);
   });
 });
@@ -63,7 +77,12 @@ describe('pickPullRequest', () => {
   });
 
   it('prefers the latest PR in the run’s own repository over quoted ones', () => {
-    const candidates = [pr('acme/widgets', 1), pr('other/lib', 77), pr('acme/widgets', 2), pr('other/lib', 78)];
+    const candidates = [
+      pr('acme/widgets', 1),
+      pr('other/lib', 77),
+      pr('acme/widgets', 2),
+      pr('other/lib', 78),
+    ];
     expect(pickPullRequest(candidates, 'acme/widgets')?.number).toBe(2);
     expect(pickPullRequest(candidates, 'ACME/Widgets')?.number).toBe(2);
   });

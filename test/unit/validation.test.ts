@@ -17,7 +17,9 @@ const base = { projectId: 'p', compiledPrompt: 'do it' };
 
 describe('validateStartRun', () => {
   it('returns a normalised input', () => {
-    expect(validateStartRun({ ...base, projectId: '  p  ', repository: 'acme/widgets', idempotencyKey: ' k ' })).toEqual({
+    expect(
+      validateStartRun({ ...base, projectId: '  p  ', repository: 'acme/widgets', idempotencyKey: ' k ' }),
+    ).toEqual({
       projectId: 'p',
       compiledPrompt: 'do it',
       repository: 'acme/widgets',
@@ -34,14 +36,20 @@ describe('validateStartRun', () => {
 
   it('infers GitLab for group paths and accepts any case for the provider', () => {
     expect(validateStartRun({ ...base, repository: 'g/sub/p' }).gitProvider).toBe('GITLAB');
-    expect(validateStartRun({ ...base, repository: 'g/p', gitProvider: 'gitlab' }).gitProvider).toBe('GITLAB');
+    expect(validateStartRun({ ...base, repository: 'g/p', gitProvider: 'gitlab' }).gitProvider).toBe(
+      'GITLAB',
+    );
     expect(validateStartRun({ ...base }).gitProvider).toBeNull();
   });
 
   it('takes the branch from metadata.branch, and accepts both when they agree', () => {
     expect(validateStartRun({ ...base, repository: 'a/b', metadata: { branch: 'dev' } }).branch).toBe('dev');
-    expect(validateStartRun({ ...base, repository: 'a/b', branch: 'dev', metadata: { branch: 'dev' } }).branch).toBe('dev');
-    expect(validateStartRun({ ...base, repository: 'a/b', metadata: { branch: null, other: 1 } }).branch).toBeNull();
+    expect(
+      validateStartRun({ ...base, repository: 'a/b', branch: 'dev', metadata: { branch: 'dev' } }).branch,
+    ).toBe('dev');
+    expect(
+      validateStartRun({ ...base, repository: 'a/b', metadata: { branch: null, other: 1 } }).branch,
+    ).toBeNull();
   });
 
   it.each([
@@ -80,12 +88,20 @@ describe('normaliseRepository', () => {
     expect(normaliseRepository('repository', raw, null)).toBe(expected);
   });
 
-  it.each(['widgets', 'acme/', '/widgets', 'acme//widgets', 'acme/../x', 'acme/.', 'ac me/w', 'acme/w?x', '-', 'r'.repeat(256)])(
-    'refuses %s',
-    (raw) => {
-      expect(fieldOf(() => normaliseRepository('repository', raw, null))).toBe('repository');
-    },
-  );
+  it.each([
+    'widgets',
+    'acme/',
+    '/widgets',
+    'acme//widgets',
+    'acme/../x',
+    'acme/.',
+    'ac me/w',
+    'acme/w?x',
+    '-',
+    'r'.repeat(256),
+  ])('refuses %s', (raw) => {
+    expect(fieldOf(() => normaliseRepository('repository', raw, null))).toBe('repository');
+  });
 
   it('refuses group paths for GitHub', () => {
     expect(fieldOf(() => normaliseRepository('repository', 'a/b/c', 'GITHUB'))).toBe('repository');

@@ -1,0 +1,325 @@
+/**
+ * Runs the benchmark scenarios and writes a results table (markdown + JSON).
+ *
+ *   npm run bench                       # everything, full sizes → bench/RESULTS.md, bench/results.json
+ *   npm run bench -- --only=1,5         # some scenarios
+ *   npm run bench:smoke                 # tiny sizes, results in the temp folder (what the test runs)
+ *
+ * Every size is a flag or a BENCH_* variable (e.g. --poller-runs=2000 or BENCH_POLLER_RUNS=2000);
+ * see `sizes()` below. Needs PostgreSQL at 127.0.0.1:5432 (BENCH_DATABASE_URL / TEST_DATABASE_URL).
+ * All traffic stays on 127.0.0.1.
+ */
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import pg from 'pg';
+import { ROOT } from './lib/child.js';
+import { adminUrl, flag, log, ratio, round, setting } from './lib/common.js';
+import { type FanoutResult, fanoutBench } from './scenarios/fanout.js';
+import { type PollerBenchResult, pollerBench } from './scenarios/poller.js';
+import { type StartRunResult, startRunBench } from './scenarios/startrun.js';
+import { type StartupResult, startupBench } from './scenarios/startup.js';
+
+const smoke = flag('smoke');
+
+function sizes() {
+  const s = (name: string, full: number, tiny: number) => setting(name, smoke ? tiny : full);
+  return {
+    http: {
+      connections: s('connections', 50, 4),
+      durationMs: s('duration-ms', 15_000, 1_000),
+      warmupMs: s('warmup-ms', 3_000, 200),
+      rounds: s('rounds', 3, 1),
+    },
+    fanout: {
+      subscribers: s('subscribers', 10_000, 20),
+      runs: s('fanout-runs', 1_000, 4),
+      eventsPerSec: s('events-per-sec', 200, 20),
+      durationMs: s('fanout-duration-ms', 20_000, 1_000),
+    },
+    poller: {
+      runs: s('poller-runs', 10_000, 30),
+      pollIntervalMs: s('poll-interval-ms', 2_000, 500),
+      maxRps: s('max-rps', 8, 8),
+      batchSize: s('batch-size', 99, 99),
+      changesPerSec: s('changes-per-sec', 10, 5),
+      windowMs: s('window-ms', 60_000, 1_500),
+      drainMs: s('drain-ms', 30_000, 1_500),
+      stepMs: s('step-ms', 20, 20),
+      versions: setting('versions', 'v1,v0').split(',') as Array<'v1' | 'v0'>,
+    },
+    scaleout: {
+      instances: setting('instances', smoke ? '1,2' : '1,2,3')
+        .split(',')
+        .map(Number),
+      runs: s('scaleout-runs', 10_000, 30),
+    },
+    startup: { repeats: s('startup-repeats', 3, 1), embedded: s('startup-embedded', 1, 0) === 1 },
+  };
+}
+
+function machine() {
+  const sh = (cmd: string) => {
+    try {
+      return execSync(cmd, { encoding: 'utf8' }).trim();
+    } catch {
+      return 'n/a';
+    }
+  };
+  return {
+    date: new Date().toISOString(),
+    nproc: sh('nproc'),
+    cpu: cpus()[0]?.model ?? 'n/a',
+    memory: `${round(totalmem() / 2 ** 30, 1)} GiB total, ${round(freemem() / 2 ** 30, 1)} GiB free at start`,
+    freeG: sh('free -g | sed -n 2p'),
+    node: process.version,
+    loadavg: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
+  };
+}
+
+async function postgresVersion(): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+  await client.end();
+  return rows[0].server_version;
+}
+
+export interface Results {
+  smoke: boolean;
+  machine: ReturnType<typeof machine> & { postgres: string };
+  sizes: ReturnType<typeof sizes>;
+  startRun?: StartRunResult;
+  fanout?: FanoutResult;
+  poller?: PollerBenchResult[];
+  scaleout?: { startRun: StartRunResult; poller: PollerBenchResult[] };
+  startup?: StartupResult;
+  seconds: number;
+}
+
+const yes = (ok: boolean) => (ok ? '**met**' : '**missed**');
+
+function markdown(r: Results): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(
+    `Run ${m.date}${r.smoke ? ' (SMOKE sizes — not a measurement)' : ''}, ${round(r.seconds / 60, 1)} min.`,
+  );
+  out.push('');
+  out.push(
+    `Machine: ${m.nproc} cores (${m.cpu}), ${m.memory}; \`free -g\`: \`${m.freeG}\`; Node ${m.node}; PostgreSQL ${m.postgres}; load average at start ${m.loadavg}.`,
+  );
+  out.push('');
+  if (r.startRun) {
+    const s = r.startRun;
+    const b = s.baseline;
+    const svc = s.service[0];
+    out.push(`### 1. startRun throughput and latency`);
+    out.push('');
+    out.push(
+      `${s.connections} concurrent keep-alive connections, closed loop, ${r.sizes.http.rounds} interleaved rounds of ${s.durationMs / 1000} s each (median round shown); each request a startRun with a unique idempotencyKey.`,
+    );
+    out.push('');
+    out.push('| server | req/s | p50 ms | p99 ms | errors | throughput vs baseline | p99 vs baseline |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|');
+    out.push(
+      `| baseline: bare graphql-yoga + one pg INSERT | ${b.rps} | ${b.p50} | ${b.p99} | ${b.errors} | 1.00× | 1.00× |`,
+    );
+    out.push(
+      `| openhands-runner (1 instance) | ${svc.rps} | ${svc.p50} | ${svc.p99} | ${svc.errors} | ${ratio(svc.rps, b.rps)} | ${ratio(svc.p99, b.p99)} |`,
+    );
+    out.push('');
+    out.push(
+      `Target ≥ 0.70× throughput: ${yes(svc.rps / b.rps >= 0.7)} (${ratio(svc.rps, b.rps)}); p99 ≤ 2× baseline: ${yes(svc.p99 / b.p99 <= 2)} (${ratio(svc.p99, b.p99)}).`,
+    );
+    out.push('');
+  }
+  if (r.fanout) {
+    const f = r.fanout;
+    out.push(`### 2. Subscription fan-out`);
+    out.push('');
+    out.push(
+      `${f.options.subscribers} subscribers (one WebSocket each) on ${f.options.runs} runs, ${f.options.eventsPerSec} events/s for ${f.options.durationMs / 1000} s; latency from the publisher's commit to client receipt.`,
+    );
+    out.push('');
+    out.push(
+      '| server | connect s | delivered/expected | p50 ms | p95 ms | p99 ms | max ms | RSS KiB/subscriber | heap KiB/subscriber | p99 vs baseline | memory vs baseline |',
+    );
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const [name, side] of [
+      ['baseline: bare `ws` broadcast (INSERT + NOTIFY → LISTEN)', f.baseline],
+      ['openhands-runner graphql-ws runProgress', f.service],
+    ] as const) {
+      out.push(
+        `| ${name} | ${side.connectSeconds} | ${side.delivered}/${side.expected} | ${side.latency.p50} | ${side.latency.p95} | ${side.latency.p99} | ${side.latency.max} | ${side.rssPerSubscriberKiB} | ${side.heapPerSubscriberKiB} | ${ratio(side.latency.p99, f.baseline.latency.p99)} | ${ratio(side.rssPerSubscriberKiB, f.baseline.rssPerSubscriberKiB)} |`,
+      );
+    }
+    out.push('');
+    out.push(
+      `Target p99 ≤ 100 ms at ${f.options.eventsPerSec} events/s: ${yes(f.service.latency.p99 <= 100 && f.service.delivered >= f.service.expected)} (${f.service.latency.p99} ms); ≤ 20 KiB per idle subscriber: ${yes(f.service.rssPerSubscriberKiB <= 20)} (${f.service.rssPerSubscriberKiB} KiB RSS, ${f.service.heapPerSubscriberKiB} KiB heap).`,
+    );
+    out.push('');
+  }
+  const pollerTable = (rows: PollerBenchResult[], title: string) => {
+    out.push(title);
+    out.push('');
+    out.push(
+      '| API | instances | runs | poll interval | changes (reflected / censored) | freshness p50 ms | p95 ms | p95 vs interval | target ≤ 2× | req/s (budget) | max req in any 1 s | req per run-minute | DB commits/s | rows updated/s | service CPU | claims per instance | double-polls |',
+    );
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|');
+    for (const p of rows) {
+      const o = p.options;
+      const censoredNote = p.censored ? ` (${p.censored} censored)` : '';
+      out.push(
+        `| ${o.apiVersion} | ${o.instances} | ${o.runs} | ${o.pollIntervalMs} ms | ${p.changes} (${p.reflected} / ${p.censored}) | ${p.freshness.p50} | ${p.freshness.p95}${p.censored > p.changes * 0.05 ? ' (≥, censored)' : ''} | ${ratio(p.freshness.p95, o.pollIntervalMs)} | ${o.apiVersion === 'v1' ? yes(p.freshness.p95 <= p.targetMs && p.censored === 0) : 'n/a'}${censoredNote ? '' : ''} | ${p.requestsPerSec} (${p.budget}) | ${p.maxRequestsInAnySecond} (${ratio(p.maxRequestsInAnySecond, p.budget)}) | ${p.requestsPerRunMinute} | ${p.db.commitsPerSec} | ${p.db.rowsUpdatedPerSec} | ${p.serviceCpu} | ${Object.values(p.claimsPerInstance).join(' / ') || '0'} | ${p.doublePolls} (early re-polls ${p.earlyRepolls}) |`,
+      );
+    }
+    out.push('');
+    for (const p of rows) {
+      out.push(
+        `- ${p.options.apiVersion} × ${p.options.instances}: requests by route ${Object.entries(
+          p.requestsByRoute,
+        )
+          .map(([k, v]) => `\`${k}\` ${v}`)
+          .join(
+            ', ',
+          )}; setup ${p.setupSeconds} s, measured ${p.measuredSeconds} s; DB rows read/s ${p.db.rowsReadPerSec}, inserted/s ${p.db.rowsInsertedPerSec}, blocks/s ${p.db.blocksPerSec}.`,
+      );
+    }
+    out.push('');
+  };
+  if (r.poller?.length) pollerTable(r.poller, '### 3. Poller scale and upstream cost');
+  if (r.scaleout) {
+    const s = r.scaleout.startRun;
+    out.push('### 4. Scale-out (n instances, one database)');
+    out.push('');
+    out.push(
+      '| instances | startRun req/s | p99 ms | vs 1 instance | vs baseline (bare yoga, 1 process) | startRun calls per instance |',
+    );
+    out.push('|---:|---:|---:|---:|---:|---|');
+    const one = s.service[0];
+    for (const svc of s.service) {
+      out.push(
+        `| ${svc.instances} | ${svc.rps} | ${svc.p99} | ${ratio(svc.rps, one.rps)} | ${ratio(svc.rps, s.baseline.rps)} | ${svc.perInstance.join(' / ')} |`,
+      );
+    }
+    out.push('');
+    out.push(`Baseline in this run: ${s.baseline.rps} req/s, p99 ${s.baseline.p99} ms.`);
+    out.push('');
+    pollerTable(r.scaleout.poller, 'Freshness and division of the polling work:');
+  }
+  if (r.startup) {
+    const st = r.startup;
+    out.push('### 5. Start-up and footprint');
+    out.push('');
+    out.push(
+      `Median of ${st.repeats}; ready = spawn() → first 200 from GET /ready (baseline: spawn → listening).`,
+    );
+    out.push('');
+    out.push('| case | ready ms | vs baseline | RSS idle MiB | vs baseline |');
+    out.push('|---|---:|---:|---:|---:|');
+    out.push(`| ${st.baseline.name} | ${st.baseline.readyMs} | 1.00× | ${st.baseline.rssIdleMiB} | 1.00× |`);
+    for (const c of st.cases) {
+      out.push(
+        `| ${c.name} | ${c.readyMs} | ${ratio(c.readyMs, st.baseline.readyMs)} | ${c.rssIdleMiB} | ${ratio(c.rssIdleMiB, st.baseline.rssIdleMiB)} |`,
+      );
+    }
+    if (r.startRun) {
+      const b = r.startRun.baseline;
+      const svc = r.startRun.service[0];
+      out.push(
+        `| RSS under scenario 1 load (peak): service | | | ${svc.rssPeakMiB} | ${ratio(svc.rssPeakMiB, b.rssPeakMiB)} (baseline peak ${b.rssPeakMiB}) |`,
+      );
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/**
+ * Replaces the generated block of `path` for this set of scenarios (`key`), keeping hand-written
+ * text and the blocks of other scenario sets (so `--only=3` then `--only=1,2` both end up there).
+ */
+function writeReport(path: string, body: string, key: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const BEGIN = `<!-- bench:begin only=${key} (generated by bench/run.ts; text outside these markers is kept) -->`;
+  const END = `<!-- bench:end only=${key} -->`;
+  const block = `${BEGIN}\n${body}\n${END}`;
+  if (existsSync(path)) {
+    const text = readFileSync(path, 'utf8');
+    const a = text.indexOf(BEGIN);
+    const b = text.indexOf(END);
+    if (a >= 0 && b > a) {
+      writeFileSync(path, text.slice(0, a) + block + text.slice(b + END.length));
+      return;
+    }
+    writeFileSync(path, `${text.trimEnd()}\n\n${block}\n`);
+    return;
+  }
+  writeFileSync(path, `# Benchmark results\n\n${block}\n`);
+}
+
+export async function main(): Promise<Results> {
+  const started = Date.now();
+  const only = new Set(
+    setting('only', '1,2,3,4,5')
+      .split(',')
+      .map((s) => s.trim()),
+  );
+  const z = sizes();
+  const results: Results = {
+    smoke,
+    machine: { ...machine(), postgres: await postgresVersion() },
+    sizes: z,
+    seconds: 0,
+  };
+  const cpuProfDir = setting('cpu-prof-dir', '') || undefined;
+  // Scenario 1 is the single-instance row of scenario 4's throughput run: measured once when both run.
+  let startRun: StartRunResult | undefined;
+  if (only.has('1') || only.has('5') || only.has('4')) {
+    const instances = only.has('4') ? z.scaleout.instances : [1];
+    startRun = await startRunBench({ ...z.http, instances, cpuProfDir });
+    if (only.has('1') || only.has('5'))
+      results.startRun = { ...startRun, service: startRun.service.filter((s) => s.instances === 1) };
+  }
+  if (only.has('2')) results.fanout = await fanoutBench({ ...z.fanout, cpuProfDir });
+  if (only.has('3')) {
+    results.poller = [];
+    for (const apiVersion of z.poller.versions) {
+      results.poller.push(await pollerBench({ ...z.poller, apiVersion, instances: 1, cpuProfDir }));
+    }
+  }
+  if (only.has('4')) {
+    const poller: PollerBenchResult[] = [];
+    for (const instances of z.scaleout.instances) {
+      // The single-instance V1 row of scenario 3 is reused when it has the same size.
+      const same = results.poller?.find(
+        (p) =>
+          p.options.apiVersion === 'v1' &&
+          p.options.instances === instances &&
+          p.options.runs === z.scaleout.runs,
+      );
+      poller.push(
+        same ?? (await pollerBench({ ...z.poller, runs: z.scaleout.runs, apiVersion: 'v1', instances })),
+      );
+    }
+    results.scaleout = { startRun: startRun!, poller };
+  }
+  if (only.has('5')) results.startup = await startupBench(z.startup.repeats, z.startup.embedded);
+  results.seconds = (Date.now() - started) / 1000;
+  // Smoke runs never touch the committed results.
+  const out = setting('out', smoke ? join(tmpdir(), 'ohr-bench-smoke.md') : join(ROOT, 'bench/RESULTS.md'));
+  const json = setting(
+    'json',
+    smoke ? join(tmpdir(), 'ohr-bench-smoke.json') : join(ROOT, 'bench/results.json'),
+  );
+  writeReport(out, markdown(results), [...only].sort().join(','));
+  writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  log(`wrote ${out} and ${json} after ${round(results.seconds)} s`);
+  return results;
+}
+
+await main();

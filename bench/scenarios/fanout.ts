@@ -1,0 +1,306 @@
+/**
+ * Scenario 2 — subscription fan-out. S graphql-ws subscribers (one WebSocket each) follow R runs
+ * (runProgress, S/R subscribers per run) on one service instance; a publisher in this process
+ * appends progress events through the service's own RunStore (transaction + NOTIFY, as a poller on
+ * another replica would) at a steady rate. Latency = client receipt − the moment the publisher's
+ * commit returned (both on this process's clock). Memory per idle subscriber = server RSS / heap
+ * growth (after GC) from 0 to S idle subscriptions, divided by S.
+ *
+ * Baseline, same run, same sizes: a bare `ws` server broadcasting the same messages, fed by a
+ * PostgreSQL INSERT + NOTIFY per event (bench/servers/baseline-ws.ts).
+ */
+import { type Client, createClient } from 'graphql-ws';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { newRunId } from '../../src/runs/ids.js';
+import { RunStore } from '../../src/runs/store.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { type Child, ROOT, spawnChild } from '../lib/child.js';
+import { createDatabase, log, mapLimit, round, sleep, summarize } from '../lib/common.js';
+import { serviceEnv, TOKEN } from './startrun.js';
+
+export interface FanoutOptions {
+  subscribers: number;
+  runs: number;
+  eventsPerSec: number;
+  durationMs: number;
+  cpuProfDir?: string;
+}
+
+export interface FanoutSide {
+  subscribers: number;
+  connectSeconds: number;
+  published: number;
+  /** Publisher transactions that failed (e.g. pool wait timeout); not counted in latency. */
+  publishErrors: number;
+  expected: number;
+  delivered: number;
+  latency: { p50: number; p95: number; p99: number; max: number };
+  rssPerSubscriberKiB: number;
+  heapPerSubscriberKiB: number;
+  rssIdleMiB: number;
+  rssWithSubscribersMiB: number;
+}
+
+export interface FanoutResult {
+  options: FanoutOptions;
+  baseline: FanoutSide;
+  service: FanoutSide;
+}
+
+const SUBSCRIPTION = `subscription($runId: ID!, $afterSeq: Int) {
+  runProgress(runId: $runId, afterSeq: $afterSeq) { seq type status percent phase message run { id status percent } }
+}`;
+
+interface Receipts {
+  /** `${runId}:${seq}` → receipt times (performance.now()). */
+  got: Map<string, number[]>;
+  count: number;
+}
+
+function receive(receipts: Receipts, runId: string, seq: number): void {
+  const key = `${runId}:${seq}`;
+  const t = performance.now();
+  const list = receipts.got.get(key);
+  if (list) list.push(t);
+  else receipts.got.set(key, [t]);
+  receipts.count++;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+async function measure(
+  server: Child,
+  options: FanoutOptions,
+  runIds: string[],
+  connect: (runId: string, receipts: Receipts) => Promise<() => void>,
+  publish: (runId: string) => Promise<number>,
+): Promise<FanoutSide> {
+  const receipts: Receipts = { got: new Map(), count: 0 };
+  const idle = await server.memory();
+  const t0 = performance.now();
+  const closers = await mapLimit(
+    Array.from({ length: options.subscribers }, (_, i) => runIds[i % runIds.length]),
+    200,
+    (runId) => connect(runId, receipts),
+  );
+  await waitFor(
+    'subscriptions',
+    async () => (await server.call<number>({ type: 'subscriptions' })) >= options.subscribers,
+  );
+  const connectSeconds = (performance.now() - t0) / 1000;
+  await sleep(1000);
+  const loaded = await server.memory();
+  log(
+    `  ${options.subscribers} subscribed in ${round(connectSeconds)} s; publishing ${options.eventsPerSec}/s`,
+  );
+
+  const commits = new Map<string, number>();
+  const gap = 1000 / options.eventsPerSec;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  let publishErrors = 0;
+  let k = 0;
+  while (performance.now() - start < options.durationMs) {
+    const due = start + k * gap;
+    const now = performance.now();
+    if (due > now) await sleep(due - now);
+    const runId = runIds[k % runIds.length];
+    k++;
+    inflight.push(
+      publish(runId).then(
+        (seq) => {
+          commits.set(`${runId}:${seq}`, performance.now());
+        },
+        () => {
+          publishErrors++;
+        },
+      ),
+    );
+  }
+  await Promise.all(inflight);
+  const perRun = options.subscribers / runIds.length;
+  const expected = commits.size * perRun;
+  // Let the last deliveries arrive.
+  const until = performance.now() + 10_000;
+  while (receipts.count < expected && performance.now() < until) await sleep(100);
+  const latencies: number[] = [];
+  for (const [key, committed] of commits) {
+    for (const t of receipts.got.get(key) ?? []) latencies.push(Math.max(0, t - committed));
+  }
+  for (const close of closers) close();
+  const s = summarize(latencies);
+  return {
+    subscribers: options.subscribers,
+    connectSeconds: round(connectSeconds),
+    published: commits.size,
+    publishErrors,
+    expected: Math.round(expected),
+    delivered: latencies.length,
+    latency: { p50: round(s.p50, 1), p95: round(s.p95, 1), p99: round(s.p99, 1), max: round(s.max, 1) },
+    rssPerSubscriberKiB: round((loaded.rss - idle.rss) / 1024 / options.subscribers, 1),
+    heapPerSubscriberKiB: round((loaded.heapUsed - idle.heapUsed) / 1024 / options.subscribers, 1),
+    rssIdleMiB: round(idle.rss / 1024 / 1024, 1),
+    rssWithSubscribersMiB: round(loaded.rss / 1024 / 1024, 1),
+  };
+}
+
+export async function fanoutBench(options: FanoutOptions): Promise<FanoutResult> {
+  const baseDb = await createDatabase();
+  const svcDb = await createDatabase();
+  const children: Child[] = [];
+  const cleanup: Array<() => Promise<unknown>> = [];
+  try {
+    // --- baseline: bare ws + INSERT/NOTIFY ---
+    log(
+      `scenario 2: ${options.subscribers} subscribers on ${options.runs} runs, ${options.eventsPerSec} events/s`,
+    );
+    const baseline = await spawnChild(`${ROOT}/bench/servers/baseline-ws.ts`, {
+      env: { DATABASE_URL: baseDb.url },
+    });
+    children.push(baseline);
+    const pool = new pg.Pool({ connectionString: baseDb.url, max: 10 });
+    cleanup.push(() => pool.end());
+    await pool.query(
+      `CREATE TABLE bench_event (run_id text NOT NULL, seq int NOT NULL, type text, status text, percent int, phase text, message text, at timestamptz DEFAULT now(), PRIMARY KEY (run_id, seq))`,
+    );
+    const baseRuns = Array.from({ length: options.runs }, () => newRunId());
+    const seqs = new Map<string, number>();
+    const wsUrl = baseline.url.replace(/^http/, 'ws');
+    const baselineSide = await measure(
+      baseline,
+      options,
+      baseRuns,
+      (runId, receipts) =>
+        new Promise((resolve, reject) => {
+          const socket = new WebSocket(`${wsUrl}/?run=${runId}`);
+          socket.on('message', (data) => {
+            const m = JSON.parse(String(data)) as {
+              payload: { data: { runProgress: { runId: string; seq: number } } };
+            };
+            receive(receipts, m.payload.data.runProgress.runId, m.payload.data.runProgress.seq);
+          });
+          socket.once('open', () => resolve(() => socket.terminate()));
+          socket.once('error', reject);
+        }),
+      async (runId) => {
+        const seq = (seqs.get(runId) ?? 1) + 1;
+        seqs.set(runId, seq);
+        const event = {
+          runId,
+          seq,
+          type: 'PROGRESS',
+          status: 'RUNNING',
+          percent: 50,
+          phase: 'Agent working',
+          message: `tick ${seq}`,
+          run: { id: runId, status: 'RUNNING', percent: 50 },
+        };
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query(
+            `INSERT INTO bench_event (run_id, seq, type, status, percent, phase, message) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            [runId, seq, event.type, event.status, event.percent, event.phase, event.message],
+          );
+          await client.query(`SELECT pg_notify('bench_ws_events', $1)`, [JSON.stringify(event)]);
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+        return seq;
+      },
+    );
+    await baseline.stop();
+    log(`  baseline p99 ${baselineSide.latency.p99} ms, ${baselineSide.rssPerSubscriberKiB} KiB/subscriber`);
+
+    // --- the service ---
+    const service = await spawnChild(`${ROOT}/bench/servers/service.ts`, {
+      env: serviceEnv(svcDb.url, 'http://127.0.0.1:9', 'fanout', { POLLER_ENABLED: 'false' }),
+      cpuProfDir: options.cpuProfDir,
+    });
+    children.push(service);
+    const database = await openDatabase({ url: svcDb.url, dataDir: '', poolSize: 20 });
+    cleanup.push(() => database.close());
+    const store = new RunStore(database.prisma, true);
+    const svcRuns: string[] = [];
+    await mapLimit(
+      Array.from({ length: options.runs }, (_, i) => i),
+      8,
+      async (i) => {
+        const run = await store.create(
+          {
+            id: newRunId(),
+            projectId: 'bench',
+            compiledPrompt: `fan-out ${i}`,
+            status: 'RUNNING',
+            percent: 30,
+            phase: 'Agent working',
+          },
+          { type: 'CREATED', at: new Date() },
+        );
+        svcRuns.push(run.id);
+      },
+    );
+    const clients: Client[] = [];
+    const serviceSide = await measure(
+      service,
+      options,
+      svcRuns,
+      (runId, receipts) =>
+        new Promise((resolve, reject) => {
+          const client = createClient({
+            url: `${service.url.replace(/^http/, 'ws')}/graphql`,
+            webSocketImpl: WebSocket,
+            connectionParams: { authorization: `Bearer ${TOKEN}` },
+            lazy: true,
+            retryAttempts: 0,
+            keepAlive: 0,
+          });
+          clients.push(client);
+          let resolved = false;
+          const off = client.subscribe<{ runProgress: { seq: number; run: { id: string } } }>(
+            { query: SUBSCRIPTION, variables: { runId, afterSeq: 1 } },
+            {
+              next: (r) => {
+                const e = r.data?.runProgress;
+                if (e) receive(receipts, e.run.id, e.seq);
+              },
+              error: (e) => {
+                if (!resolved) reject(e instanceof Error ? e : new Error(JSON.stringify(e)));
+              },
+              complete: () => {},
+            },
+          );
+          client.on('connected', () => {
+            resolved = true;
+            resolve(() => {
+              off();
+              void client.dispose();
+            });
+          });
+        }),
+      async (runId) => {
+        const result = await store.transition(runId, (run) => ({
+          phase: 'Agent working',
+          event: { type: 'PROGRESS', message: `tick ${run.lastSeq + 1}` },
+        }));
+        return result!.events[0].seq;
+      },
+    );
+    log(`  service p99 ${serviceSide.latency.p99} ms, ${serviceSide.rssPerSubscriberKiB} KiB/subscriber`);
+    await service.stop();
+    return { options, baseline: baselineSide, service: serviceSide };
+  } finally {
+    await Promise.all(children.map((c) => c.stop().catch(() => {})));
+    for (const c of cleanup.reverse()) await c().catch(() => {});
+    await baseDb.drop().catch(() => {});
+    await svcDb.drop().catch(() => {});
+  }
+}

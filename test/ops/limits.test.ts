@@ -1,0 +1,381 @@
+import { getIntrospectionQuery } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { loadOpsConfig } from '../../src/ops-config.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { gql, START_RUN, waitFor } from '../support/graphql.js';
+import { collectSse, collectWs, wsClient } from '../support/live.js';
+import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
+
+const RUNS_CHANGED = 'subscription { runsChanged { seq run { id } } }';
+
+/** POST /graphql with any body and headers (no defaults but the token). */
+async function raw(
+  url: string,
+  init: RequestInit & { headers?: Record<string, string> },
+  token: string | null = TEST_TOKEN,
+) {
+  const response = await fetch(url, {
+    ...init,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...init.headers },
+  });
+  const text = await response.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: left as text for the assertion message
+  }
+  return { status: response.status, body, headers: response.headers };
+}
+
+function code(res: { errors?: Array<{ extensions?: Record<string, unknown> }> }): unknown {
+  return res.errors?.[0]?.extensions?.code;
+}
+
+describe('abuse limits', () => {
+  let db: TestDatabase;
+  let sim: Simulator;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({ stepMs: 30, rateLimit: false });
+    service = await startService(db.url, sim.url, {
+      POLLER_ENABLED: 'false',
+      API_TOKENS: `${TEST_TOKEN},rate-a,rate-b,sub-token`,
+      GRAPHQL_MAX_DEPTH: '6',
+      GRAPHQL_MAX_COST: '600',
+      GRAPHQL_MAX_DOCUMENT_BYTES: '4000',
+      GRAPHQL_MAX_TOKENS: '300',
+      GRAPHQL_MAX_BODY_BYTES: '16384',
+      RATE_LIMIT_MUTATIONS_PER_MINUTE: '6',
+      RATE_LIMIT_MUTATIONS_BURST: '3',
+      MAX_SUBSCRIPTIONS_PER_TOKEN: '2',
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await sim?.stop();
+    await db?.drop();
+  });
+
+  describe('query depth (GRAPHQL_MAX_DEPTH)', () => {
+    const deep =
+      '{ runs(first: 1) { edges { node { events(first: 1) { edges { node { run { id } } } } } } } }';
+
+    it('refuses a deeper operation with QUERY_TOO_DEEP before running it', async () => {
+      const res = await gql(service.graphqlUrl, deep);
+      expect(code(res)).toBe('QUERY_TOO_DEEP');
+      expect(res.errors![0].extensions).toMatchObject({ depth: 8, maxDepth: 6 });
+      expect(res.data ?? null).toBeNull();
+      expect(res.status).toBe(400);
+    });
+
+    it('counts depth through fragments, and allows what fits', async () => {
+      const viaFragment = `fragment F on Run { events(first: 1) { edges { node { run { id } } } } }
+        { runs(first: 1) { edges { node { ...F } } } }`;
+      expect(code(await gql(service.graphqlUrl, viaFragment))).toBe('QUERY_TOO_DEEP');
+      const fits = await gql(
+        service.graphqlUrl,
+        '{ runs(first: 1) { edges { node { events(first: 1) { totalCount } } } } }',
+      );
+      expect(fits.errors).toBeUndefined();
+    });
+
+    it('applies to graphql-ws subscriptions too', async () => {
+      const client = wsClient(service.url);
+      try {
+        const sub = collectWs(
+          client,
+          'subscription($id: ID!) { runProgress(runId: $id) { run { events(first: 1) { edges { node { run { id } } } } } } }',
+          { id: 'run_x' },
+        );
+        await sub.done.catch(() => {});
+        expect(JSON.stringify(sub.errors)).toContain('QUERY_TOO_DEEP');
+      } finally {
+        await client.dispose();
+      }
+    });
+  });
+
+  describe('query cost (GRAPHQL_MAX_COST)', () => {
+    const nested =
+      'query($n: Int, $m: Int) { runs(first: $n) { edges { node { events(first: $m) { totalCount } } } } }';
+
+    it('refuses nested big pages with QUERY_TOO_COMPLEX, counting the variables actually sent', async () => {
+      const literal = await gql(
+        service.graphqlUrl,
+        '{ runs(first: 100) { edges { node { events(first: 100) { totalCount } } } } }',
+      );
+      expect(code(literal)).toBe('QUERY_TOO_COMPLEX');
+      expect(literal.errors![0].extensions).toMatchObject({ maxCost: 600 });
+      expect(literal.errors![0].extensions!.cost as number).toBeGreaterThan(600);
+      // The same document is fine with small pages and refused with big ones (no stale cache).
+      expect((await gql(service.graphqlUrl, nested, { n: 2, m: 2 })).errors).toBeUndefined();
+      expect(code(await gql(service.graphqlUrl, nested, { n: 100, m: 100 }))).toBe('QUERY_TOO_COMPLEX');
+      expect((await gql(service.graphqlUrl, nested, { n: 3, m: 3 })).errors).toBeUndefined();
+    });
+  });
+
+  describe('document size (GRAPHQL_MAX_DOCUMENT_BYTES, GRAPHQL_MAX_TOKENS)', () => {
+    it('refuses a document over the byte limit with DOCUMENT_TOO_LARGE', async () => {
+      const res = await gql(service.graphqlUrl, `{ __typename }\n# ${'x'.repeat(5000)}`);
+      expect(code(res)).toBe('DOCUMENT_TOO_LARGE');
+      expect(res.errors![0].extensions).toMatchObject({ maxBytes: 4000 });
+    });
+
+    it('refuses a document with too many tokens with DOCUMENT_TOO_LARGE', async () => {
+      const aliases = Array.from({ length: 150 }, (_, i) => `a${i}: __typename`).join(' ');
+      expect(Buffer.byteLength(aliases)).toBeLessThan(4000);
+      const res = await gql(service.graphqlUrl, `{ ${aliases} }`);
+      expect(code(res)).toBe('DOCUMENT_TOO_LARGE');
+      expect(res.errors![0].extensions).toMatchObject({ maxTokens: 300 });
+    });
+
+    it('refuses it over graphql-ws as an error for that operation, keeping the socket', async () => {
+      const closes: number[] = [];
+      const client = wsClient(service.url, TEST_TOKEN, {
+        on: { closed: (e) => closes.push((e as { code: number }).code) },
+      });
+      try {
+        const big = collectWs(client, `subscription { runsChanged { seq } }\n# ${'x'.repeat(5000)}`, {});
+        await big.done.catch(() => {});
+        expect(JSON.stringify(big.errors)).toContain('DOCUMENT_TOO_LARGE');
+        const syntax = collectWs(client, 'subscription { runsChanged { ', {});
+        await syntax.done.catch(() => {});
+        expect(JSON.stringify(syntax.errors)).toContain('Syntax Error');
+        // Neither closed the socket with an error (a lazy client closes it with 1000 when idle).
+        expect(closes.filter((c) => c !== 1000)).toEqual([]);
+      } finally {
+        await client.dispose();
+      }
+    });
+  });
+
+  describe('request body (GRAPHQL_MAX_BODY_BYTES)', () => {
+    const bigBody = JSON.stringify({
+      query: START_RUN,
+      variables: { input: { projectId: 'big', compiledPrompt: 'x'.repeat(20_000) } },
+    });
+
+    it('answers 413 REQUEST_ENTITY_TOO_LARGE with a Content-Length over the limit', async () => {
+      const res = await raw(service.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: bigBody,
+      });
+      expect(res.status).toBe(413);
+      expect(code(res.body)).toBe('REQUEST_ENTITY_TOO_LARGE');
+    });
+
+    it('answers 413 for a chunked body that grows past the limit', async () => {
+      const bytes = new TextEncoder().encode(bigBody);
+      const stream = new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < bytes.length; i += 4096) controller.enqueue(bytes.slice(i, i + 4096));
+          controller.close();
+        },
+      });
+      const res = await raw(service.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: stream,
+        duplex: 'half',
+      } as RequestInit & { headers: Record<string, string> });
+      expect(res.status).toBe(413);
+      expect(code(res.body)).toBe('REQUEST_ENTITY_TOO_LARGE');
+      const rows = await service.app.store.prisma.run.count({ where: { projectId: 'big' } });
+      expect(rows).toBe(0);
+    });
+
+    it('closes a WebSocket that sends a bigger message (1009)', async () => {
+      const socket = new WebSocket(`${service.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+      await new Promise((resolve, reject) => {
+        socket.once('open', resolve);
+        socket.once('error', reject);
+      });
+      const closed = new Promise<number>((resolve) =>
+        socket.once('close', (closeCode) => resolve(closeCode)),
+      );
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { padding: 'x'.repeat(20_000) } }));
+      expect(await closed).toBe(1009);
+    });
+  });
+
+  it('page size (MAX_PAGE_SIZE): refuses first > max with BAD_USER_INPUT on first', async () => {
+    const res = await gql(service.graphqlUrl, '{ runs(first: 101) { totalCount } }');
+    expect(code(res)).toBe('BAD_USER_INPUT');
+    expect(res.errors![0].extensions!.field).toBe('first');
+  });
+
+  describe('mutation rate per token (RATE_LIMIT_MUTATIONS_PER_MINUTE / _BURST)', () => {
+    const start = (token: string, n: number) =>
+      gql(
+        service.graphqlUrl,
+        START_RUN,
+        { input: { projectId: 'rate', compiledPrompt: `rate ${n}` } },
+        token,
+      );
+
+    it('allows a burst, then answers RATE_LIMITED with a retry time, over GraphQL and REST alike', async () => {
+      for (let i = 0; i < 3; i++) expect((await start('rate-a', i)).errors).toBeUndefined();
+      const limited = await start('rate-a', 3);
+      expect(code(limited)).toBe('RATE_LIMITED');
+      expect(limited.errors![0].extensions).toMatchObject({ limit: 'mutations' });
+      const retryAfter = limited.errors![0].extensions!.retryAfterSeconds as number;
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(10);
+
+      // The same bucket serves REST: 429 with Retry-After.
+      const rest = await raw(
+        `${service.url}/runs`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ project_id: 'rate', compiled_prompt: 'rest' }),
+        },
+        'rate-a',
+      );
+      expect(rest.status).toBe(429);
+      expect(rest.body.error.code).toBe('RATE_LIMITED');
+      expect(Number(rest.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+      // cancelRun is a mutation too.
+      const cancel = await gql(
+        service.graphqlUrl,
+        'mutation { cancelRun(id: "run_x") { run { id } } }',
+        {},
+        'rate-a',
+      );
+      expect(code(cancel)).toBe('RATE_LIMITED');
+
+      // Another token has its own bucket; queries are not limited.
+      expect((await start('rate-b', 0)).errors).toBeUndefined();
+      expect(
+        (await gql(service.graphqlUrl, '{ runs(first: 1) { totalCount } }', {}, 'rate-a')).errors,
+      ).toBeUndefined();
+      const stored = await service.app.store.prisma.run.count({ where: { projectId: 'rate' } });
+      expect(stored).toBe(4);
+    });
+  });
+
+  describe('open subscriptions per token (MAX_SUBSCRIPTIONS_PER_TOKEN)', () => {
+    it('refuses one more with RATE_LIMITED (limit: subscriptions) and allows it again after one closes', async () => {
+      const client = wsClient(service.url, 'sub-token');
+      try {
+        const first = collectWs(client, RUNS_CHANGED, {});
+        const second = collectWs(client, RUNS_CHANGED, {});
+        await waitFor('two open subscriptions', async () => service.app.live.open >= 2);
+        const third = collectWs(client, RUNS_CHANGED, {});
+        await third.done.catch(() => {});
+        expect(JSON.stringify(third.errors)).toContain('RATE_LIMITED');
+        expect(JSON.stringify(third.errors)).toContain('subscriptions');
+        // SSE counts against the same token.
+        const sse = await raw(
+          service.graphqlUrl,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+            body: JSON.stringify({ query: RUNS_CHANGED }),
+          },
+          'sub-token',
+        );
+        expect(sse.status).toBe(429);
+        expect(JSON.stringify(sse.body)).toContain('RATE_LIMITED');
+        // Another token is unaffected.
+        const other = collectSse(service.url, RUNS_CHANGED, {}, TEST_TOKEN);
+        await waitFor('the other token to subscribe', async () => service.app.live.open >= 3);
+        other.client.dispose();
+
+        first.stop();
+        await waitFor('the closed one to be gone', async () => service.app.live.open <= 2, 5000);
+        const again = collectWs(client, RUNS_CHANGED, {});
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(again.errors).toEqual([]);
+        again.stop();
+        second.stop();
+      } finally {
+        await client.dispose();
+      }
+    });
+  });
+
+  describe('CSRF prevention (browser-style requests)', () => {
+    const body = JSON.stringify({ query: '{ __typename }' });
+
+    it('refuses a text/plain or form POST with 403 CSRF_PREVENTED', async () => {
+      for (const type of [
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+      ]) {
+        const res = await raw(service.graphqlUrl, {
+          method: 'POST',
+          headers: { 'content-type': type },
+          body,
+        });
+        expect(res.status, type).toBe(403);
+        expect(code(res.body), type).toBe('CSRF_PREVENTED');
+      }
+    });
+
+    it('refuses a GET without a custom header, accepts it with one', async () => {
+      const url = `${service.graphqlUrl}?query=${encodeURIComponent('{ __typename }')}`;
+      const plain = await raw(url, { method: 'GET', headers: { accept: 'application/json' } });
+      expect(plain.status).toBe(403);
+      expect(code(plain.body)).toBe('CSRF_PREVENTED');
+      const withHeader = await raw(url, {
+        method: 'GET',
+        headers: { accept: 'application/json', 'x-graphql-yoga-csrf': '1' },
+      });
+      expect(withHeader.status).toBe(200);
+      expect(withHeader.body.data).toEqual({ __typename: 'Query' });
+    });
+  });
+});
+
+describe('introspection (GRAPHQL_INTROSPECTION)', () => {
+  let db: TestDatabase;
+  let sim: Simulator;
+  let open: RunningService;
+  let closed: RunningService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({ stepMs: 30, rateLimit: false });
+    open = await startService(db.url, sim.url, { POLLER_ENABLED: 'false' });
+    closed = await startService(db.url, sim.url, { POLLER_ENABLED: 'false', GRAPHQL_INTROSPECTION: 'false' });
+  });
+  afterAll(async () => {
+    await open?.stop();
+    await closed?.stop();
+    await sim?.stop();
+    await db?.drop();
+  });
+
+  it('is off by default in production and configurable', () => {
+    expect(loadOpsConfig({ NODE_ENV: 'production' }).introspection).toBe(false);
+    expect(loadOpsConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
+    expect(loadOpsConfig({}).introspection).toBe(true);
+  });
+
+  it('when on: the full introspection query passes the default limits', async () => {
+    const res = await gql(open.graphqlUrl, getIntrospectionQuery());
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.__schema.queryType.name).toBe('Query');
+  });
+
+  it('when off: __schema and __type are refused with INTROSPECTION_DISABLED, __typename works, no GraphiQL', async () => {
+    const schema = await gql(closed.graphqlUrl, '{ __schema { types { name } } }');
+    expect(code(schema)).toBe('INTROSPECTION_DISABLED');
+    const type = await gql(closed.graphqlUrl, '{ __type(name: "Run") { name } }');
+    expect(code(type)).toBe('INTROSPECTION_DISABLED');
+    expect((await gql(closed.graphqlUrl, '{ __typename }')).data).toEqual({ __typename: 'Query' });
+    const page = await fetch(closed.graphqlUrl, { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toContain('GraphiQL');
+    const openPage = await fetch(open.graphqlUrl, { headers: { accept: 'text/html' } });
+    expect(await openPage.text()).toContain('graphiql');
+  });
+});

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { gql, waitFor } from '../support/graphql.js';
+import { collectWs, wsClient } from '../support/live.js';
+import { finalRun, startRun } from '../support/runs.js';
+import { type RunningService, startService } from '../support/service.js';
+import { GITHUB_SECRET, postGitHub, pullRequestPayload } from '../webhooks/helpers.js';
+import { getMetrics, sample } from './support.js';
+
+const METRICS_TOKEN = 'metrics-token-for-tests';
+
+describe('GET /metrics', () => {
+  let db: TestDatabase;
+  let sim: Simulator;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({ stepMs: 30, rateLimit: false, maxConversations: 100 });
+    service = await startService(db.url, sim.url, {
+      OPENHANDS_API_VERSION: 'v1',
+      METRICS_TOKEN,
+      GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await sim?.stop();
+    await db?.drop();
+  });
+
+  it('needs METRICS_TOKEN when one is set', async () => {
+    expect((await getMetrics(service.url)).status).toBe(401);
+    expect((await getMetrics(service.url, 'wrong')).status).toBe(401);
+    const ok = await getMetrics(service.url, METRICS_TOKEN);
+    expect(ok.status).toBe(200);
+    expect(ok.type).toContain('text/plain');
+    expect(ok.type).toContain('version=0.0.4');
+  });
+
+  it('is public without METRICS_TOKEN', async () => {
+    const open = await startService(db.url, sim.url, { POLLER_ENABLED: 'false' });
+    try {
+      expect((await getMetrics(open.url)).status).toBe(200);
+    } finally {
+      await open.stop();
+    }
+  });
+
+  it('lists every family, and they move with a run, a subscription and a webhook', async () => {
+    const before = (await getMetrics(service.url, METRICS_TOKEN)).text;
+    for (const family of [
+      'openhands_runner_graphql_operations_total',
+      'openhands_runner_graphql_operation_duration_seconds',
+      'openhands_runner_openhands_requests_total',
+      'openhands_runner_openhands_request_duration_seconds',
+      'openhands_runner_runs',
+      'openhands_runner_poll_lag_seconds',
+      'openhands_runner_webhook_deliveries',
+      'openhands_runner_open_subscriptions',
+      'openhands_runner_websocket_connections',
+      'openhands_runner_database_up',
+      'openhands_runner_process_cpu_user_seconds_total',
+    ]) {
+      expect(before, family).toContain(`# TYPE ${family} `);
+    }
+    expect(sample(before, 'openhands_runner_runs', { status: 'COMPLETED' })).toBe(0);
+    expect(sample(before, 'openhands_runner_database_up')).toBe(1);
+
+    // A subscription is open while we look.
+    const client = wsClient(service.url);
+    const sub = collectWs(client, 'subscription { runsChanged { seq } }', {});
+    await waitFor('the subscription', async () => service.app.live.open === 1);
+
+    const run = await startRun(service.graphqlUrl, {
+      compiledPrompt: 'measured run',
+      repository: 'acme/widgets',
+    });
+    const done = await finalRun(service.graphqlUrl, run.id);
+    expect(done.status).toBe('COMPLETED');
+
+    const delivery = await postGitHub(
+      service,
+      pullRequestPayload('opened', { repository: 'acme/unrelated', number: 4242, headRef: 'feature/none' }),
+    );
+    expect(delivery.status).toBeLessThan(300);
+
+    const after = (await getMetrics(service.url, METRICS_TOKEN)).text;
+    const moved = (name: string, labels: Record<string, string> = {}) =>
+      sample(after, name, labels) - sample(before, name, labels);
+
+    expect(
+      moved('openhands_runner_graphql_operations_total', {
+        type: 'mutation',
+        field: 'startRun',
+        outcome: 'ok',
+      }),
+    ).toBe(1);
+    expect(
+      moved('openhands_runner_graphql_operations_total', { type: 'query', field: 'run', outcome: 'ok' }),
+    ).toBeGreaterThan(0);
+    expect(
+      moved('openhands_runner_graphql_operation_duration_seconds_count', {
+        type: 'mutation',
+        field: 'startRun',
+      }),
+    ).toBe(1);
+    expect(
+      moved('openhands_runner_openhands_requests_total', {
+        route: 'POST /api/v1/app-conversations',
+        outcome: '2xx',
+      }),
+    ).toBe(1);
+    expect(
+      moved('openhands_runner_openhands_request_duration_seconds_count', { outcome: '2xx' }),
+    ).toBeGreaterThan(1);
+    expect(sample(after, 'openhands_runner_runs', { status: 'COMPLETED' })).toBe(1);
+    expect(sample(after, 'openhands_runner_runs', { status: 'QUEUED' })).toBe(0);
+    expect(sample(after, 'openhands_runner_poll_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(sample(after, 'openhands_runner_webhook_deliveries', { provider: 'GITHUB' })).toBe(1);
+    expect(sample(after, 'openhands_runner_open_subscriptions')).toBe(1);
+    expect(sample(after, 'openhands_runner_websocket_connections')).toBe(1);
+
+    sub.stop();
+    await client.dispose();
+    await waitFor('the subscription to close', async () => service.app.live.open === 0);
+    const closed = (await getMetrics(service.url, METRICS_TOKEN)).text;
+    expect(sample(closed, 'openhands_runner_open_subscriptions')).toBe(0);
+  });
+
+  it('counts refused operations and reports poll lag for an overdue run', async () => {
+    const before = (await getMetrics(service.url, METRICS_TOKEN)).text;
+    await gql(service.graphqlUrl, '{ nope }');
+    // An active run that missed its poll by a minute, as after a stalled replica.
+    const run = await startRun(service.graphqlUrl, { compiledPrompt: 'overdue [sim:hang]' });
+    await waitFor('the run to be running', async () => {
+      const row = await service.app.store.prisma.run.findUnique({ where: { id: run.id } });
+      return row?.status === 'RUNNING';
+    });
+    await service.app.poller.stop();
+    await service.app.store.prisma.run.update({
+      where: { id: run.id },
+      data: { nextPollAt: new Date(Date.now() - 60_000), leaseOwner: null, leaseExpiresAt: null },
+    });
+    const after = (await getMetrics(service.url, METRICS_TOKEN)).text;
+    expect(
+      sample(after, 'openhands_runner_graphql_operations_total', { outcome: 'rejected' }) -
+        sample(before, 'openhands_runner_graphql_operations_total', { outcome: 'rejected' }),
+    ).toBe(1);
+    expect(sample(after, 'openhands_runner_poll_lag_seconds')).toBeGreaterThanOrEqual(59);
+    expect(sample(after, 'openhands_runner_runs', { status: 'RUNNING' })).toBe(1);
+  });
+});
