@@ -102,12 +102,17 @@ interface Upstream {
 }
 
 async function json(url: string, init?: RequestInit): Promise<unknown> {
-  const response = await fetch(url, {
-    ...init,
-    headers: { 'content-type': 'application/json' },
-  });
-  if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${url} → ${response.status}`);
-  return response.json();
+  // Harness requests (setup and read-back only) retry network errors: a loaded machine resets sockets.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(url, { ...init, headers: { 'content-type': 'application/json' } });
+      if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${url} → ${response.status}`);
+      return await response.json();
+    } catch (error) {
+      if (attempt >= 5 || (error as Error).message.includes('→')) throw error;
+      await sleep(200 * attempt);
+    }
+  }
 }
 
 /** Creates `n` idle ([sim:hang]) conversations in the simulator, straight over its HTTP API. */

@@ -190,6 +190,14 @@ describe('abuse limits', () => {
       expect(rows).toBe(0);
     });
 
+    it('refuses a body bigger than any route takes on every route, before routing (413)', async () => {
+      for (const path of ['/health', '/metrics', '/nowhere']) {
+        const res = await raw(`${service.url}${path}`, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) });
+        expect(res.status, path).toBe(413);
+        expect(res.body.error.code, path).toBe('PAYLOAD_TOO_LARGE');
+      }
+    });
+
     it('closes a WebSocket that sends a bigger message (1009)', async () => {
       const socket = new WebSocket(`${service.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
       await new Promise((resolve, reject) => {
