@@ -1,4 +1,5 @@
 import { loadOpsConfig, type OpsConfig } from './ops-config.js';
+import type { PollerOptions } from './runs/poller.js';
 import { normaliseDatabaseUrl } from './storage/database-url.js';
 
 /** Start-up configuration, read once from the environment. Every name is documented in .env.example. */
@@ -18,18 +19,8 @@ export interface Config {
   apiTokens: string[];
   authDisabled: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
-  poller: {
-    enabled: boolean;
-    intervalMs: number;
-    batchSize: number;
-    leaseMs: number;
-    maxActiveRuns: number;
-    startTimeoutMs: number;
-    stallTimeoutMs: number;
-    maxRunMs: number;
-    errorToleranceMs: number;
-    maxStartAttempts: number;
-  };
+  /** The poller's settings (see PollerOptions); `owner` is chosen per instance. */
+  poller: Omit<PollerOptions, 'owner'> & { enabled: boolean };
   maxPageSize: number;
   /** graphql-ws ping interval; an unanswered ping disconnects the client. */
   websocketKeepAliveMs: number;
@@ -165,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxRunMs: int(env, 'RUN_MAX_DURATION_MS', 4 * 60 * minute, 100),
       errorToleranceMs: int(env, 'UPSTREAM_ERROR_TOLERANCE_MS', 10 * second, 0),
       maxStartAttempts: int(env, 'RUN_MAX_START_ATTEMPTS', 5, 1, 100),
+      askForRunMarker: bool(env, 'ASK_AGENT_FOR_RUN_MARKER', true),
     },
     maxPageSize: int(env, 'MAX_PAGE_SIZE', 100, 1, 1000),
     websocketKeepAliveMs: int(env, 'WS_KEEPALIVE_MS', 12_000, 1000),

@@ -52,10 +52,12 @@ export class RevocationWatch {
     for (const { id } of live) ids.delete(id);
     let closed = 0;
     for (const id of ids) {
-      // Connections first: a socket closed with 4403 tells the client why, where a completed
-      // subscription would look like a normal end.
-      for (const holder of this.holders) closed += holder.closeFor(id);
-      this.log.info({ tokenId: id }, 'token revoked: closed its subscriptions');
+      // Holders in order: sockets first, as a socket closed with 4403 tells the client why, where
+      // a completed subscription would look like a normal end.
+      let ended = 0;
+      for (const holder of this.holders) ended += holder.closeFor(id);
+      if (ended > 0) this.log.info({ tokenId: id, ended }, 'token revoked: closed what it had open');
+      closed += ended;
     }
     return closed;
   }

@@ -44,14 +44,17 @@ export class Subscriptions {
 
   /** Stored-token ids behind open subscriptions, for the revocation check. */
   tokenIds(): Set<string> {
-    return new Set([...this.active.values()].flatMap((p) => (p.tokenId ? [p.tokenId] : [])));
+    const ids = new Set<string>();
+    for (const [controller, p] of this.active)
+      if (p.tokenId && !controller.signal.aborted) ids.add(p.tokenId);
+    return ids;
   }
 
   /** Ends the subscriptions opened with this stored token (it was revoked); returns how many. */
   closeFor(tokenId: string): number {
     let closed = 0;
     for (const [controller, principal] of this.active) {
-      if (principal.tokenId !== tokenId) continue;
+      if (principal.tokenId !== tokenId || controller.signal.aborted) continue;
       controller.abort();
       closed++;
     }
@@ -62,7 +65,8 @@ export class Subscriptions {
   private admit(principal: Principal): void {
     if (this.maxPerToken <= 0) return;
     let open = 0;
-    for (const p of this.active.values()) if (p.name === principal.name) open++;
+    for (const [controller, p] of this.active)
+      if (p.name === principal.name && !controller.signal.aborted) open++;
     if (open >= this.maxPerToken) {
       throw new AppError(
         'RATE_LIMITED',

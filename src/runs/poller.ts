@@ -6,6 +6,7 @@ import type { ApiVersion } from '../openhands/types.js';
 import { claimDueRuns, claimRunsToStart, releaseLeases } from './leases.js';
 import { START_REQUESTED } from './progress.js';
 import { pickPullRequest } from './pull-requests.js';
+import { promptForAgent } from './run-marker.js';
 import { isFinal } from './status.js';
 import type { Run, RunChange, RunStore } from './store.js';
 
@@ -21,6 +22,8 @@ export interface PollerOptions {
   maxRunMs: number;
   errorToleranceMs: number;
   maxStartAttempts: number;
+  /** Ask the agent to put the run id in its PR description (webhook correlation). */
+  askForRunMarker: boolean;
 }
 
 /** Stop requests are retried this many times (with backoff) before the runner gives up on them. */
@@ -213,7 +216,7 @@ export class Poller {
       const earlier =
         run.startAttempts > 0 && driver.findStarted ? await driver.findStarted(toUpstream(run)) : undefined;
       adopted = earlier !== undefined;
-      started = earlier ?? (await driver.start(toUpstream(run)));
+      started = earlier ?? (await driver.start(toUpstream(run, this.options.askForRunMarker)));
     } catch (error) {
       await this.finish(run.id, (current) => this.startFailed(current, error));
       return;
@@ -316,7 +319,7 @@ export class Poller {
     for (const [version, group] of byVersion) {
       let results: Map<string, Snapshot | Error>;
       try {
-        results = await this.openhands.driver(version).poll(group.map(toUpstream));
+        results = await this.openhands.driver(version).poll(group.map((run) => toUpstream(run)));
       } catch (error) {
         results = new Map(group.map((r) => [r.id, error as Error]));
       }
@@ -451,10 +454,10 @@ function sandboxPaused(upstreamStatus: unknown): boolean {
   return typeof upstreamStatus === 'string' && upstreamStatus.startsWith('sandbox:PAUSED');
 }
 
-function toUpstream(run: Run): UpstreamRun {
+function toUpstream(run: Run, askForMarker = false): UpstreamRun {
   return {
     id: run.id,
-    compiledPrompt: run.compiledPrompt,
+    compiledPrompt: promptForAgent(run, askForMarker),
     repository: run.repository,
     branch: run.branch,
     gitProvider: run.gitProvider,

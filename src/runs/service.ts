@@ -6,7 +6,7 @@ import { newRunId } from './ids.js';
 import { QUEUED_PHASE } from './progress.js';
 import { isFinal, RUN_STATUSES, type RunStatus } from './status.js';
 import type { Run, RunEvent, RunStore } from './store.js';
-import { type StartRunInput, validateStartRun } from './validation.js';
+import { rejectNul, type StartRunInput, validateStartRun } from './validation.js';
 
 export interface Page<T> {
   edges: Array<{ cursor: string; node: T }>;
@@ -141,6 +141,8 @@ export class RunService {
 
   async list(filter: ListRunsFilter, principal: Principal): Promise<Page<Run>> {
     const first = this.pageSize(filter.first);
+    if (filter.projectId != null) rejectNul('projectId', filter.projectId);
+    if (filter.repository != null) rejectNul('repository', filter.repository);
     const where: Prisma.RunWhereInput = {};
     if (filter.projectId != null) {
       if (!canAccessProject(principal, filter.projectId)) return emptyPage();

@@ -35,8 +35,14 @@ export const LIMITS = {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** PostgreSQL cannot store NUL in text or JSON, so it is refused up front rather than failing the write. */
+export function rejectNul(field: string, value: string): void {
+  if (value.includes('\u0000')) throw badInput(field, `${field} must not contain NUL characters`);
+}
+
 function text(field: string, value: unknown, max: number): string {
   if (typeof value !== 'string') throw badInput(field, `${field} must be a string`);
+  rejectNul(field, value);
   const trimmed = value.trim();
   if (!trimmed) throw badInput(field, `${field} must not be empty`);
   if (trimmed.length > max) throw badInput(field, `${field} must be at most ${max} characters`);
@@ -97,6 +103,7 @@ export function validateStartRun(input: StartRunInput): ValidStartRun {
   if (input.compiledPrompt.length > LIMITS.compiledPrompt) {
     throw badInput('compiledPrompt', `compiledPrompt must be at most ${LIMITS.compiledPrompt} characters`);
   }
+  rejectNul('compiledPrompt', input.compiledPrompt);
   let gitProvider: GitProvider | null = null;
   if (!optional(input.gitProvider)) {
     const upper = String(input.gitProvider).toUpperCase();
@@ -111,9 +118,12 @@ export function validateStartRun(input: StartRunInput): ValidStartRun {
       throw badInput('metadata', 'metadata must be a JSON object');
     }
     metadata = input.metadata as Record<string, unknown>;
-    if (Buffer.byteLength(JSON.stringify(metadata)) > LIMITS.metadataBytes) {
+    const json = JSON.stringify(metadata);
+    if (Buffer.byteLength(json) > LIMITS.metadataBytes) {
       throw badInput('metadata', `metadata must be at most ${LIMITS.metadataBytes} bytes of JSON`);
     }
+    // JSON writes NUL as the escape \u0000, which PostgreSQL's jsonb refuses.
+    if (json.includes('\\u0000')) throw badInput('metadata', 'metadata must not contain NUL characters');
   }
   const repository = optional(input.repository)
     ? null

@@ -111,6 +111,9 @@ CREATE INDEX "Run_nextPollAt_idx" ON "Run"("nextPollAt");
 CREATE INDEX "Run_status_idx" ON "Run"("status");
 
 -- CreateIndex
+CREATE INDEX "Run_prNumber_idx" ON "Run"("prNumber");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "Run_projectId_idempotencyKey_key" ON "Run"("projectId", "idempotencyKey");
 
 -- CreateIndex
