@@ -37,7 +37,8 @@ function expectAllCompleted(done: Array<Record<string, any>>) {
 function expectOneConversationEach(s: Stack, prompts: string[]) {
   for (const prompt of prompts) {
     expect(
-      s.sim.conversations().filter((c) => c.prompt === prompt),
+      // The service appends its run-marker request to the client's prompt.
+      s.sim.conversations().filter((c) => c.prompt.split('\n\n---\n')[0] === prompt),
       prompt,
     ).toHaveLength(1);
   }
