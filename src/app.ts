@@ -112,9 +112,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     plugins: [
       useCsrfPrevention(),
       useOperationLimits({
-        ...ops.limits,
         maxDepth: ops.limits.maxQueryDepth,
         maxCost: ops.limits.maxQueryCost,
+        maxDocumentBytes: ops.limits.maxDocumentBytes,
         maxTokens: ops.limits.maxDocumentTokens,
         introspection: ops.introspection,
         defaultPageSize: Math.min(20, config.maxPageSize),

@@ -15,14 +15,9 @@ export function currentLogContext(): LogContext | undefined {
   return storage.getStore();
 }
 
+/** Runs `fn` with these fields added to every line it logs (e.g. `{ runId }` around work on one run). */
 export function withLogContext<T>(context: LogContext, fn: () => T): T {
   return storage.run({ ...currentLogContext(), ...context }, fn);
-}
-
-/** Adds a field (e.g. the run a request turned out to be about) to the rest of this request's lines. */
-export function annotateLogContext(fields: LogContext): void {
-  const store = storage.getStore();
-  if (store) Object.assign(store, fields);
 }
 
 // A client's id is kept if it looks like an id, so it cannot inject anything into log lines.

@@ -189,3 +189,14 @@ export function shortDetail(body: unknown): string | undefined {
   if (typeof detail !== 'string') return undefined;
   return detail.length > 200 ? `${detail.slice(0, 200)}…` : detail;
 }
+
+/** The body of a 2xx answer; anything else becomes an UpstreamError naming the route and status. */
+export function expectOk(response: UpstreamResponse, route: string): unknown {
+  if (response.status >= 200 && response.status < 300) return response.body;
+  throw new UpstreamError(
+    'http',
+    `OpenHands answered HTTP ${response.status} on ${route}`,
+    response.status,
+    shortDetail(response.body),
+  );
+}

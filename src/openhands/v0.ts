@@ -7,7 +7,7 @@ import {
   type StartResult,
   type UpstreamRun,
 } from './driver.js';
-import { type OpenHandsHttp, UpstreamError, shortDetail } from './http.js';
+import { expectOk, type OpenHandsHttp, UpstreamError } from './http.js';
 import type { V0Conversation, V0Event } from './types.js';
 
 const EVENT_PAGE = 100;
@@ -18,15 +18,6 @@ interface Cursor {
   next: number;
   /** Last agent state seen in the events; V0 has no other place that tells it. */
   agentState: string | null;
-}
-
-function fail(response: { status: number; body: unknown }, route: string): never {
-  throw new UpstreamError(
-    'http',
-    `OpenHands answered HTTP ${response.status} on ${route}`,
-    response.status,
-    shortDetail(response.body),
-  );
 }
 
 export class V0Driver implements OpenHandsDriver {
@@ -50,7 +41,7 @@ export class V0Driver implements OpenHandsDriver {
       idempotent: false,
       body,
     });
-    if (response.status >= 300) fail(response, route);
+    expectOk(response, route);
     const result = response.body as { conversation_id?: string; conversation_status?: string };
     if (!result?.conversation_id)
       throw new UpstreamError('protocol', `OpenHands sent no conversation id on ${route}`);
@@ -83,7 +74,7 @@ export class V0Driver implements OpenHandsDriver {
       idempotent: true,
     });
     if (response.status === 404) return true;
-    if (response.status >= 300) fail(response, route);
+    expectOk(response, route);
     return true;
   }
 
@@ -96,7 +87,7 @@ export class V0Driver implements OpenHandsDriver {
       route,
       idempotent: true,
     });
-    if (response.status >= 300) fail(response, route);
+    expectOk(response, route);
     const conversation = response.body as V0Conversation | null;
     const cursor: Cursor = run.eventCursor ? JSON.parse(run.eventCursor) : { next: 0, agentState: null };
     const base = {
@@ -139,7 +130,7 @@ export class V0Driver implements OpenHandsDriver {
         idempotent: true,
       });
       if (page.status === 404) break; // forgotten between the two reads; the status read tells next time
-      if (page.status >= 300) fail(page, eventsRoute);
+      expectOk(page, eventsRoute);
       const { events = [], has_more = false } = (page.body ?? {}) as {
         events?: V0Event[];
         has_more?: boolean;

@@ -14,7 +14,7 @@ import {
   type StartResult,
   type UpstreamRun,
 } from './driver.js';
-import { type OpenHandsHttp, shortDetail, UpstreamError } from './http.js';
+import { expectOk, type OpenHandsHttp, UpstreamError } from './http.js';
 import type { V1Conversation, V1Event, V1StartTask } from './types.js';
 
 /** Batch reads take fewer than 100 ids. */
@@ -49,16 +49,6 @@ function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
-}
-
-function expectOk(response: { status: number; body: unknown }, route: string): unknown {
-  if (response.status >= 200 && response.status < 300) return response.body;
-  throw new UpstreamError(
-    'http',
-    `OpenHands answered HTTP ${response.status} on ${route}`,
-    response.status,
-    shortDetail(response.body),
-  );
 }
 
 export class V1Driver implements OpenHandsDriver {
