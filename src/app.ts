@@ -14,6 +14,7 @@ import { Router } from './http/router.js';
 import { useCsrfPrevention, useOperationLimits } from './limits/graphql.js';
 import { mutationLimiter } from './limits/rate-limiter.js';
 import { LocalBus, type NoticeBus, PgListenBus } from './live/bus.js';
+import { RedisBus } from './live/redis-bus.js';
 import { RunFeeds } from './live/feeds.js';
 import { Subscriptions } from './live/subscriptions.js';
 import { withRequestId } from './log-context.js';
@@ -72,11 +73,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   // PostgreSQL: NOTIFY in each write transaction, LISTEN here, so every replica hears every write.
   // Embedded: a single process, so the store's after-commit callback is enough.
-  const store = new RunStore(prisma, database.kind === 'postgres');
-  const bus: NoticeBus =
-    database.kind === 'postgres' && config.databaseUrl
-      ? new PgListenBus(config.databaseUrl, log.child({ component: 'listen' }))
-      : new LocalBus(store);
+  const usePgNotify = database.kind === 'postgres' && !config.redis.url;
+  const store = new RunStore(prisma, usePgNotify);
+  const bus = createBus(config, store, usePgNotify, log);
+  await waitForBus(bus, log);
   const feeds = new RunFeeds(prisma, bus);
   const openhands = new OpenHandsClient({
     baseUrl: config.openhands.baseUrl,
@@ -223,4 +223,28 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await database.close();
     },
   };
+}
+
+/**
+ * Where this replica hears about writes: Redis pub/sub when REDIS_URL is set, otherwise PostgreSQL
+ * LISTEN/NOTIFY, or in-process callbacks for the embedded database (a single process).
+ */
+function createBus(config: Config, store: RunStore, usePgNotify: boolean, log: Logger): NoticeBus {
+  if (config.redis.url) return new RedisBus(config.redis.url, config.redis.channel, store, log.child({ component: 'redis' }));
+  if (usePgNotify && config.databaseUrl) return new PgListenBus(config.databaseUrl, log.child({ component: 'listen' }));
+  return new LocalBus(store);
+}
+
+/** Gives the bus a moment to subscribe; if it cannot, subscribers still re-check the log periodically. */
+async function waitForBus(bus: NoticeBus, log: Logger): Promise<void> {
+  const ready = (bus as { ready?: Promise<void> }).ready;
+  if (!ready) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), 5000);
+  });
+  if (await Promise.race([ready.then(() => false), timedOut])) {
+    log.warn('live fan-out is not connected yet; subscriptions fall back to periodic log checks until it is');
+  }
+  clearTimeout(timer);
 }

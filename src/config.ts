@@ -24,6 +24,8 @@ export interface Config {
   maxPageSize: number;
   /** graphql-ws ping interval; an unanswered ping disconnects the client. */
   websocketKeepAliveMs: number;
+  /** Optional Redis pub/sub fan-out instead of PostgreSQL LISTEN/NOTIFY. */
+  redis: { url: string | undefined; channel: string };
   webhooks: {
     /** Unset: POST /webhooks/github answers 503 (unsigned deliveries are never accepted). */
     githubSecret: string | undefined;
@@ -114,6 +116,13 @@ function webhookSecret(env: Env, name: string): string | undefined {
   return raw;
 }
 
+function redisUrl(env: Env): string | undefined {
+  const raw = read(env, 'REDIS_URL');
+  if (raw === undefined) return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/.test(raw)) throw new ConfigError('REDIS_URL', 'expected a redis:// or rediss:// URL');
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const rawDbUrl = read(env, 'DATABASE_URL');
   let databaseUrl: string | undefined;
@@ -160,6 +169,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     maxPageSize: int(env, 'MAX_PAGE_SIZE', 100, 1, 1000),
     websocketKeepAliveMs: int(env, 'WS_KEEPALIVE_MS', 12_000, 1000),
+    redis: {
+      url: redisUrl(env),
+      channel: read(env, 'REDIS_CHANNEL') ?? 'openhands-runner:run-events',
+    },
     webhooks: {
       githubSecret: read(env, 'GITHUB_WEBHOOK_SECRET'),
       gitlabSecret: webhookSecret(env, 'GITLAB_WEBHOOK_SECRET'),

@@ -14,7 +14,7 @@ export interface NoticeBus {
   close(): Promise<void>;
 }
 
-abstract class Fanout implements NoticeBus {
+export abstract class Fanout implements NoticeBus {
   protected readonly listeners = new Set<NoticeListener>();
 
   listen(listener: NoticeListener): () => void {

@@ -1,0 +1,67 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import type { RunNotice, RunStore } from '../runs/store.js';
+import { Fanout } from './bus.js';
+
+/**
+ * Optional fan-out through Redis pub/sub (REDIS_URL). Notices are published after commit, so a
+ * notice still means the rows are readable; a publish lost to a Redis outage is recovered by the
+ * resync every subscriber does when the subscriber connection comes back, and by its periodic
+ * re-check of the log.
+ */
+export class RedisBus extends Fanout {
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly off: () => void;
+  private connectedOnce = false;
+  readonly ready: Promise<void>;
+
+  constructor(
+    url: string,
+    private readonly channel: string,
+    store: RunStore,
+    private readonly log: Logger,
+  ) {
+    super();
+    const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true };
+    this.publisher = new Redis(url, options);
+    this.subscriber = new Redis(url, options);
+    for (const client of [this.publisher, this.subscriber]) {
+      client.on('error', (error: Error) => this.log.warn({ err: error }, 'redis connection error'));
+    }
+    this.subscriber.on('message', (channel: string, payload: string) => {
+      if (channel !== this.channel) return;
+      try {
+        this.deliver(JSON.parse(payload) as RunNotice);
+      } catch {
+        this.log.warn('ignoring a malformed run notice');
+      }
+    });
+    this.ready = new Promise((resolve) => {
+      this.subscriber.on('ready', () => {
+        void this.subscriber.subscribe(this.channel).then(() => {
+          if (this.connectedOnce) {
+            this.log.info('redis subscription re-established; resyncing subscriptions');
+            this.resyncAll();
+          }
+          this.connectedOnce = true;
+          resolve();
+        });
+      });
+    });
+    this.off = store.onEvents(({ run, events }) => {
+      for (const e of events) {
+        const notice: RunNotice = { runId: run.id, projectId: run.projectId, seq: e.seq, status: e.status };
+        this.publisher.publish(this.channel, JSON.stringify(notice)).catch((error: Error) => {
+          this.log.warn({ err: error, runId: run.id }, 'could not publish a run notice to redis');
+        });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.off();
+    this.subscriber.disconnect();
+    this.publisher.disconnect();
+  }
+}
