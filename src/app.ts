@@ -14,8 +14,8 @@ import { Router } from './http/router.js';
 import { useCsrfPrevention, useOperationLimits } from './limits/graphql.js';
 import { mutationLimiter } from './limits/rate-limiter.js';
 import { LocalBus, type NoticeBus, PgListenBus } from './live/bus.js';
-import { RedisBus } from './live/redis-bus.js';
 import { RunFeeds } from './live/feeds.js';
+import { RedisBus } from './live/redis-bus.js';
 import { Subscriptions } from './live/subscriptions.js';
 import { withRequestId } from './log-context.js';
 import { createLogger, type Logger } from './logger.js';
@@ -230,8 +230,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
  * LISTEN/NOTIFY, or in-process callbacks for the embedded database (a single process).
  */
 function createBus(config: Config, store: RunStore, usePgNotify: boolean, log: Logger): NoticeBus {
-  if (config.redis.url) return new RedisBus(config.redis.url, config.redis.channel, store, log.child({ component: 'redis' }));
-  if (usePgNotify && config.databaseUrl) return new PgListenBus(config.databaseUrl, log.child({ component: 'listen' }));
+  if (config.redis.url)
+    return new RedisBus(config.redis.url, config.redis.channel, store, log.child({ component: 'redis' }));
+  if (usePgNotify && config.databaseUrl)
+    return new PgListenBus(config.databaseUrl, log.child({ component: 'listen' }));
   return new LocalBus(store);
 }
 

@@ -119,7 +119,8 @@ function webhookSecret(env: Env, name: string): string | undefined {
 function redisUrl(env: Env): string | undefined {
   const raw = read(env, 'REDIS_URL');
   if (raw === undefined) return undefined;
-  if (!/^rediss?:\/\/[^\s]+$/.test(raw)) throw new ConfigError('REDIS_URL', 'expected a redis:// or rediss:// URL');
+  if (!/^rediss?:\/\/[^\s]+$/.test(raw))
+    throw new ConfigError('REDIS_URL', 'expected a redis:// or rediss:// URL');
   return raw;
 }
 

@@ -40,7 +40,8 @@ export class LocalBus extends Fanout {
   constructor(store: RunStore) {
     super();
     this.off = store.onEvents(({ run, events }) => {
-      for (const e of events) this.deliver({ runId: run.id, projectId: run.projectId, seq: e.seq, status: e.status });
+      for (const e of events)
+        this.deliver({ runId: run.id, projectId: run.projectId, seq: e.seq, status: e.status });
     });
   }
 

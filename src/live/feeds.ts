@@ -99,7 +99,11 @@ class RunFeed {
 
   private async read(after: number, take: number): Promise<LiveEvent[]> {
     const [events, run] = await Promise.all([
-      this.prisma.runEvent.findMany({ where: { runId: this.runId, seq: { gt: after } }, orderBy: { seq: 'asc' }, take }),
+      this.prisma.runEvent.findMany({
+        where: { runId: this.runId, seq: { gt: after } },
+        orderBy: { seq: 'asc' },
+        take,
+      }),
       this.prisma.run.findUnique({ where: { id: this.runId } }),
     ]);
     if (!run) return [];

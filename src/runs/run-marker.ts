@@ -7,7 +7,10 @@ export function runMarker(runId: string): string {
 }
 
 /** The prompt sent to OpenHands: the client's prompt, plus the marker request when there is a repository. */
-export function promptForAgent(run: { id: string; compiledPrompt: string; repository: string | null }, askForMarker: boolean): string {
+export function promptForAgent(
+  run: { id: string; compiledPrompt: string; repository: string | null },
+  askForMarker: boolean,
+): string {
   if (!askForMarker || !run.repository) return run.compiledPrompt;
   return `${run.compiledPrompt}\n\n---\nIf you open a pull request or merge request for this task, include this line in its description: ${runMarker(run.id)}`;
 }

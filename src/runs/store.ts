@@ -59,11 +59,22 @@ export class RunStore {
   ) {}
 
   /** Creates a run with its first event (seq 1). */
-  async create(data: Omit<Prisma.RunUncheckedCreateInput, 'lastSeq' | 'events'>, event: { type: string; at: Date }): Promise<Run> {
+  async create(
+    data: Omit<Prisma.RunUncheckedCreateInput, 'lastSeq' | 'events'>,
+    event: { type: string; at: Date },
+  ): Promise<Run> {
     const result = await this.prisma.$transaction(async (tx) => {
       const run = await tx.run.create({ data: { ...data, lastSeq: 1 } });
       const created = await tx.runEvent.create({
-        data: { runId: run.id, seq: 1, type: event.type, status: run.status, percent: run.percent, phase: run.phase, at: event.at },
+        data: {
+          runId: run.id,
+          seq: 1,
+          type: event.type,
+          status: run.status,
+          percent: run.percent,
+          phase: run.phase,
+          at: event.at,
+        },
       });
       await this.announce(tx, run, created);
       return { run, events: [created] };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { finalRun, gql, START_RUN, sql, startRun } from '../support/runs.js';
+import { clientPrompt, finalRun, gql, START_RUN, sql, startRun } from '../support/runs.js';
 import { startService, TEST_TOKEN } from '../support/service.js';
 
 const QUERY = '{ runs(first: 1) { totalCount } }';
@@ -173,7 +173,7 @@ describe('the token towards OpenHands (SESSION_API_KEY)', () => {
         expect(done.status).toBe('FAILED');
         expect(done.error).toMatchObject({ code: 'OPENHANDS_UNAUTHORIZED', retryable: false });
         expect(done.percent).toBeLessThan(100);
-        expect(sim.conversations().some((c) => c.prompt === `refused run ${apiVersion}`)).toBe(false);
+        expect(sim.conversations().some((c) => clientPrompt(c) === `refused run ${apiVersion}`)).toBe(false);
       } finally {
         await service.stop();
       }

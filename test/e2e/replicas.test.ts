@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenHandsDriver, UpstreamRun } from '../../src/openhands/driver.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { expectSaneTimeline, finalRun, sql, startRun, waitFor, waitForStatus } from '../support/runs.js';
+import {
+  clientPrompt,
+  expectSaneTimeline,
+  finalRun,
+  sql,
+  startRun,
+  waitFor,
+  waitForStatus,
+} from '../support/runs.js';
 import { type RunningService, startService } from '../support/service.js';
 
 /**
@@ -112,7 +120,7 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       }
       for (const p of prompts)
         expect(
-          sim.conversations().filter((c) => c.prompt === p),
+          sim.conversations().filter((c) => clientPrompt(c) === p),
           p,
         ).toHaveLength(1);
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  clientPrompt,
   eventsOf,
   expectSaneTimeline,
   finalRun,
@@ -37,8 +38,7 @@ function expectAllCompleted(done: Array<Record<string, any>>) {
 function expectOneConversationEach(s: Stack, prompts: string[]) {
   for (const prompt of prompts) {
     expect(
-      // The service appends its run-marker request to the client's prompt.
-      s.sim.conversations().filter((c) => c.prompt.split('\n\n---\n')[0] === prompt),
+      s.sim.conversations().filter((c) => clientPrompt(c) === prompt),
       prompt,
     ).toHaveLength(1);
   }

@@ -42,7 +42,7 @@ describe('live progress over Redis pub/sub (REDIS_URL)', () => {
 
     // Drop every subscriber connection of this file's channel holders: ioredis reconnects and resyncs.
     const admin = new Redis(REDIS_URL);
-    const killed = await admin.client('KILL', 'TYPE', 'pubsub');
+    const killed = await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     await admin.quit();
     expect(Number(killed)).toBeGreaterThan(0);
     // Listen in on the channel: the notices after the reconnect must really travel through Redis.

@@ -1,10 +1,17 @@
 import pg from 'pg';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
-import { collectSse, collectWs, expectContiguous, type LiveEventMessage, RUN_PROGRESS, wsClient } from '../support/live.js';
+import {
+  collectSse,
+  collectWs,
+  expectContiguous,
+  type LiveEventMessage,
+  RUN_PROGRESS,
+  wsClient,
+} from '../support/live.js';
 import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
 
 describe('live progress across replicas and faults', () => {
@@ -29,7 +36,9 @@ describe('live progress across replicas and faults', () => {
   });
 
   async function startRun(url: string, prompt: string, projectId = 'replicas') {
-    const res = await gql(url, START_RUN, { input: { projectId, compiledPrompt: prompt, repository: 'acme/app' } });
+    const res = await gql(url, START_RUN, {
+      input: { projectId, compiledPrompt: prompt, repository: 'acme/app' },
+    });
     expect(res.errors).toBeUndefined();
     return res.data!.startRun.run.id as string;
   }
@@ -85,7 +94,13 @@ describe('live progress across replicas and faults', () => {
     slow.on('message', (raw) => {
       const msg = JSON.parse(String(raw));
       if (msg.type === 'connection_ack') {
-        slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: RUN_PROGRESS, variables: { runId: id, afterSeq: 0 } } }));
+        slow.send(
+          JSON.stringify({
+            id: '1',
+            type: 'subscribe',
+            payload: { query: RUN_PROGRESS, variables: { runId: id, afterSeq: 0 } },
+          }),
+        );
       } else if (msg.type === 'next') {
         received.push(msg.payload.data.runProgress);
       } else if (msg.type === 'complete') {
@@ -93,7 +108,9 @@ describe('live progress across replicas and faults', () => {
       }
     });
     await new Promise((resolve) => slow.once('open', resolve));
-    slow.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${TEST_TOKEN}` } }));
+    slow.send(
+      JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${TEST_TOKEN}` } }),
+    );
     await waitFor('the first event', async () => received.length > 0);
     (slow as unknown as { _socket: { pause(): void } })._socket.pause();
     const pausedAt = received.length;
@@ -151,7 +168,9 @@ describe('live progress across replicas and faults', () => {
   it('refuses subscriptions without a valid token on both transports', async () => {
     for (const token of [null, 'wrong-token']) {
       const closed = new Promise<number>((resolve) => {
-        const client = wsClient(front.url, token, { on: { closed: (event) => resolve((event as { code: number }).code) } });
+        const client = wsClient(front.url, token, {
+          on: { closed: (event) => resolve((event as { code: number }).code) },
+        });
         collectWs(client, RUN_PROGRESS, { runId: 'run_00000000000000000000000000' });
       });
       expect(await closed).toBe(4403);

@@ -75,7 +75,10 @@ describe('runProgress', () => {
     const id = await startRun('[sim:slow] resume me');
     const first = wsClient(service.url);
     const part = collectWs(first, RUN_PROGRESS, { runId: id, afterSeq: 0 });
-    await waitFor('a few events', async () => part.items.length >= 3 && !FINAL.includes(part.items.at(-1)!.status));
+    await waitFor(
+      'a few events',
+      async () => part.items.length >= 3 && !FINAL.includes(part.items.at(-1)!.status),
+    );
     part.stop();
     await first.dispose();
     const seen = part.items.map((e) => e.seq);
@@ -106,7 +109,9 @@ describe('runProgress', () => {
     const pastEnd = collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 10_000 });
     await pastEnd.done;
     await client.dispose();
-    expect(replay.items.map((e) => e.seq)).toEqual(await storedSeqs(id).then((s) => s.slice(0, replay.items.length)));
+    expect(replay.items.map((e) => e.seq)).toEqual(
+      await storedSeqs(id).then((s) => s.slice(0, replay.items.length)),
+    );
     expect(replay.items.at(-1)!.status).toBe('COMPLETED');
     expect(snapshot.items).toHaveLength(1);
     expect(snapshot.items[0]).toMatchObject({ type: 'SNAPSHOT', status: 'COMPLETED', percent: 100 });
@@ -125,7 +130,9 @@ describe('runProgress', () => {
   it('delivers every event to 1,000 subscribers of one run', async () => {
     const id = await startRun('[sim:slow] popular run');
     const clients = Array.from({ length: 20 }, () => wsClient(service.url));
-    const subs = clients.flatMap((client) => Array.from({ length: 50 }, () => collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 0 })));
+    const subs = clients.flatMap((client) =>
+      Array.from({ length: 50 }, () => collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 0 })),
+    );
     expect(subs).toHaveLength(1000);
     await Promise.all(subs.map((s) => s.done));
     await Promise.all(clients.map((c) => c.dispose()));

@@ -16,6 +16,8 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Milliseconds from its last output to its exit: what a leftover timer would stretch. */
+  lingerMs: number;
 }
 
 /** `npm run tokens -- <args>` as an operator runs it (node + tsx, without npm's banner). */
@@ -28,17 +30,20 @@ export function tokensCli(args: string[], databaseUrl: string): Promise<CliResul
     });
     let stdout = '';
     let stderr = '';
+    let lastOutput = Date.now();
     child.stdout.on('data', (d) => {
       stdout += d;
+      lastOutput = Date.now();
     });
     child.stderr.on('data', (d) => {
       stderr += d;
+      lastOutput = Date.now();
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout, stderr, lingerMs: Date.now() - lastOutput });
     });
   });
 }

@@ -47,13 +47,12 @@ describe('stored API tokens', () => {
 
   describe('the tokens CLI', () => {
     it('creates a token, prints it once, stores only its hash, and exits promptly', async () => {
-      const started = Date.now();
       const result = await tokensCli(
         ['create', '--name', 'cli-a', '--project', 'p1', '--project', 'p2'],
         db.url,
       );
-      // The schema engine's 10 s timer must not hold the process.
-      expect(Date.now() - started).toBeLessThan(10_000);
+      // Done once it has printed: the schema engine's 10 s timer must not hold the process.
+      expect(result.lingerMs).toBeLessThan(4000);
       expect(result.code).toBe(0);
       const token = result.stdout.trim();
       expect(token).toMatch(/^ohr_[\w-]{20,}$/);

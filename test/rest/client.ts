@@ -5,7 +5,6 @@ import { TEST_TOKEN } from '../support/service.js';
 export interface RestResponse {
   status: number;
   headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are inspected freely in tests
   body: any;
 }
 
@@ -18,7 +17,6 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is read as plain JSON
 type OpenApi = any;
 
 /** `/runs/{run_id}/cancel` → a regex matching concrete paths. */

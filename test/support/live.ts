@@ -27,7 +27,11 @@ export interface Collected<T> {
 }
 
 /** A real graphql-ws client (protocol graphql-transport-ws) over a real WebSocket. */
-export function wsClient(httpUrl: string, token: string | null = TEST_TOKEN, extra: Partial<Parameters<typeof createWsClient>[0]> = {}): Client {
+export function wsClient(
+  httpUrl: string,
+  token: string | null = TEST_TOKEN,
+  extra: Partial<Parameters<typeof createWsClient>[0]> = {},
+): Client {
   return createWsClient({
     url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,

@@ -133,3 +133,8 @@ export function peakRequestsPerSecond(requests: ReadonlyArray<{ at: number }>): 
 }
 
 export { GET_RUN, gql, START_RUN, waitFor, waitForStatus };
+
+/** The client's prompt as it reached OpenHands, without the run-marker request the service appends. */
+export function clientPrompt(conversation: { prompt: string }): string {
+  return conversation.prompt.split('\n\n---\n')[0];
+}

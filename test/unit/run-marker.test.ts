@@ -3,7 +3,11 @@ import { promptForAgent, runMarker } from '../../src/runs/run-marker.js';
 import { runIdsIn } from '../../src/webhooks/correlate.js';
 
 describe('run marker in the prompt', () => {
-  const run = { id: 'run_01m8cxcy5zx6rt1w0gw86q1k3f', compiledPrompt: 'Fix the login bug', repository: 'acme/web' };
+  const run = {
+    id: 'run_01m8cxcy5zx6rt1w0gw86q1k3f',
+    compiledPrompt: 'Fix the login bug',
+    repository: 'acme/web',
+  };
 
   it('asks the agent to put the run id in its pull request when there is a repository', () => {
     const prompt = promptForAgent(run, true);

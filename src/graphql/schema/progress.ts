@@ -32,12 +32,14 @@ builder.subscriptionFields((t) => ({
       runId: t.arg.id({ required: true }),
       afterSeq: t.arg.int({ description: 'Resume after this seq (the last one you received).' }),
     },
-    subscribe: (_root, args, ctx) => ctx.services.live.runProgress(String(args.runId), args.afterSeq ?? null, ctx.principal),
+    subscribe: (_root, args, ctx) =>
+      ctx.services.live.runProgress(String(args.runId), args.afterSeq ?? null, ctx.principal),
     resolve: (event) => event as LiveEvent,
   }),
   runsChanged: t.field({
     type: RunsChangedPayload,
-    description: 'One message per change of any matching run (latest state; a slow reader gets changes coalesced per run).',
+    description:
+      'One message per change of any matching run (latest state; a slow reader gets changes coalesced per run).',
     args: {
       projectId: t.arg.string(),
       status: t.arg({ type: [RunStatusEnum] }),
