@@ -28,6 +28,11 @@ export interface Route {
   handle(ctx: RequestContext, params: string[]): Reply;
 }
 
+/** A route whose pattern is anchored at both ends. */
+export function route(method: string, pattern: string, handle: Route['handle']): Route {
+  return { method, pattern: new RegExp(`^${pattern}$`), handle };
+}
+
 export type RouteMatch =
   | { kind: 'found'; route: Route; params: string[] }
   | { kind: 'method-not-allowed' }

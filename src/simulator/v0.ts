@@ -11,6 +11,7 @@ import {
   type Reply,
   type RequestContext,
   type Route,
+  route,
   unprocessable,
   type ValidationIssue,
 } from './http.js';
@@ -50,11 +51,7 @@ export class V0Api implements VersionApi {
     /** Conversations kept in memory before the oldest is evicted. */
     private readonly maxConversations: number,
   ) {
-    const r = (method: string, pattern: string, handle: Route['handle']): Route => ({
-      method,
-      pattern: new RegExp(`^${pattern}$`),
-      handle,
-    });
+    const r = route;
     this.routes = [
       r('POST', '/api/conversations', (ctx) => this.start(ctx)),
       r('GET', '/api/conversations', (ctx) => this.list(ctx)),

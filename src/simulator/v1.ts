@@ -11,6 +11,7 @@ import {
   type Reply,
   type RequestContext,
   type Route,
+  route,
   unprocessable,
 } from './http.js';
 import { normalizeUuid } from './ids.js';
@@ -38,11 +39,7 @@ export class V1Api implements VersionApi {
     /** Running sandboxes before the oldest is paused. */
     private readonly maxSandboxes: number,
   ) {
-    const r = (method: string, pattern: string, handle: Route['handle']): Route => ({
-      method,
-      pattern: new RegExp(`^${pattern}$`),
-      handle,
-    });
+    const r = route;
     this.routes = [
       r('POST', '/api/v1/app-conversations', (ctx) => this.start(ctx)),
       r('POST', '/api/v1/app-conversations/stream-start', (ctx) => this.streamStart(ctx)),
