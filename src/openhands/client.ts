@@ -5,6 +5,8 @@ import type { ApiVersion } from './types.js';
 import { V0Driver } from './v0.js';
 import { V1Driver } from './v1.js';
 
+const BUDGET_WINDOW_MS = 1100;
+
 export interface OpenHandsClientOptions {
   baseUrl: string;
   token?: string;
@@ -24,7 +26,9 @@ export class OpenHandsClient {
   private detected: ApiVersion | undefined;
 
   constructor(private readonly options: OpenHandsClientOptions) {
-    this.budget = new RequestBudget(options.maxRequestsPerSecond);
+    // A window a little longer than OpenHands' one second, so that requests released at the edges of
+    // two windows cannot land in one of the server's windows after uneven network delays.
+    this.budget = new RequestBudget(options.maxRequestsPerSecond, BUDGET_WINDOW_MS);
     this.http = new OpenHandsHttp({
       baseUrl: options.baseUrl,
       token: options.token,
