@@ -8,7 +8,7 @@ import { START_REQUESTED } from './progress.js';
 import { pickPullRequest } from './pull-requests.js';
 import { promptForAgent } from './run-marker.js';
 import { isFinal } from './status.js';
-import type { Run, RunChange, RunStore } from './store.js';
+import { appendsEvent, type Run, type RunChange, type RunStore } from './store.js';
 
 export interface PollerOptions {
   /** Identifies this replica in lease columns. */
@@ -195,6 +195,25 @@ export class Poller {
     });
   }
 
+  /**
+   * Most polls change nothing a client can see (same status, percent and phase): those skip the
+   * row-locked transaction and release the lease with one conditional UPDATE, which is what lets
+   * one replica keep thousands of runs fresh. The condition (our lease, the status we decided on)
+   * sends anything that moved meanwhile — a cancel, a webhook — through the locked path instead.
+   */
+  private async finishQuietly(claimed: Run, decide: (run: Run) => RunChange | null): Promise<void> {
+    const decided = decide(claimed);
+    if (decided && !appendsEvent(claimed, decided)) {
+      const { owner, intervalMs } = this.options;
+      const written = await this.store.prisma.run.updateMany({
+        where: { id: claimed.id, leaseOwner: owner, status: claimed.status, lastSeq: claimed.lastSeq },
+        data: { nextPollAt: this.later(intervalMs), ...decided.set, leaseOwner: null, leaseExpiresAt: null },
+      });
+      if (written.count === 1) return;
+    }
+    await this.finish(claimed.id, decide);
+  }
+
   private async startUpstream(run: Run): Promise<void> {
     const { owner } = this.options;
     // Count the attempt before the request leaves: should this process die (or lose the answer) with
@@ -326,9 +345,11 @@ export class Poller {
       await mapLimit(group, CONCURRENCY, (run) =>
         this.guard(run, async () => {
           const result = results.get(run.id) ?? new Error('no result from upstream');
-          await this.finish(run.id, (current) =>
-            result instanceof Error ? this.applyFault(current, result) : this.applySnapshot(current, result),
-          );
+          if (result instanceof Error) {
+            await this.finish(run.id, (current) => this.applyFault(current, result));
+          } else {
+            await this.finishQuietly(run, (current) => this.applySnapshot(current, result));
+          }
         }),
       );
     }

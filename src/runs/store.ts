@@ -159,6 +159,11 @@ export class RunStore {
   }
 }
 
+/** Whether `change` would append to the run's event log (moves status, percent or phase, or says so). */
+export function appendsEvent(run: Run, change: RunChange): boolean {
+  return plan(run, change).event !== undefined;
+}
+
 function plan(
   run: Run,
   change: RunChange,
