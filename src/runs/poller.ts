@@ -7,7 +7,7 @@ import { claimDueRuns, claimRunsToStart, releaseLeases } from './leases.js';
 import { START_REQUESTED } from './progress.js';
 import { pickPullRequest } from './pull-requests.js';
 import { promptForAgent } from './run-marker.js';
-import { isFinal } from './status.js';
+import { isFinal, UPSTREAM_ACTIVE_STATUSES } from './status.js';
 import { appendsEvent, type Run, type RunChange, type RunStore } from './store.js';
 
 export interface PollerOptions {
@@ -342,7 +342,8 @@ export class Poller {
       } catch (error) {
         results = new Map(group.map((r) => [r.id, error as Error]));
       }
-      await mapLimit(group, CONCURRENCY, (run) =>
+      const busy = await this.releaseIdle(group, results);
+      await mapLimit(busy, CONCURRENCY, (run) =>
         this.guard(run, async () => {
           const result = results.get(run.id) ?? new Error('no result from upstream');
           if (result instanceof Error) {
@@ -353,6 +354,35 @@ export class Poller {
         }),
       );
     }
+  }
+
+  /**
+   * Runs whose poll found nothing new at all (the usual case for a long-running agent) only need
+   * their lease back: one UPDATE for all of them. Returns the runs that need a write of their own,
+   * including any that moved meanwhile (cancelled, completed by a webhook), which the UPDATE skips.
+   */
+  private async releaseIdle(group: Run[], results: Map<string, Snapshot | Error>): Promise<Run[]> {
+    const idle = new Set<string>();
+    for (const run of group) {
+      const result = results.get(run.id);
+      if (!result || result instanceof Error) continue;
+      const decided = this.applySnapshot(run, result);
+      if (!appendsEvent(run, decided) && writesNothingNew(run, decided.set)) idle.add(run.id);
+    }
+    if (idle.size === 0) return group;
+    const { owner, intervalMs } = this.options;
+    const released = await this.store.prisma.run.updateManyAndReturn({
+      where: {
+        id: { in: [...idle] },
+        leaseOwner: owner,
+        stopPending: false,
+        status: { in: [...UPSTREAM_ACTIVE_STATUSES] },
+      },
+      data: { leaseOwner: null, leaseExpiresAt: null, nextPollAt: this.later(intervalMs) },
+      select: { id: true },
+    });
+    const done = new Set(released.map((r) => r.id));
+    return group.filter((run) => !done.has(run.id));
   }
 
   private applySnapshot(run: Run, snap: Snapshot): RunChange {
@@ -473,6 +503,22 @@ export class Poller {
 
 function sandboxPaused(upstreamStatus: unknown): boolean {
   return typeof upstreamStatus === 'string' && upstreamStatus.startsWith('sandbox:PAUSED');
+}
+
+/** Whether writing `set` would leave the row as it is (plain values equal to the current ones). */
+function writesNothingNew(run: Run, set: RunChange['set']): boolean {
+  for (const [key, value] of Object.entries(set ?? {})) {
+    if (value === undefined) continue;
+    const current = (run as Record<string, unknown>)[key];
+    if (value instanceof Date) {
+      if (!(current instanceof Date) || current.getTime() !== value.getTime()) return false;
+    } else if (value !== null && typeof value === 'object') {
+      return false; // an update operation such as { increment: 1 }
+    } else if (value !== current) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function toUpstream(run: Run, askForMarker = false): UpstreamRun {
