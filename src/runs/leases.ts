@@ -42,6 +42,10 @@ export async function claimRunsToStart(
   maxActive: number,
   limit: number,
 ): Promise<string[]> {
+  // Most rounds have nothing queued: skip the lock and the count over every active run.
+  const [{ due }] = await prisma.$queryRaw<Array<{ due: boolean }>>`
+    SELECT EXISTS (SELECT 1 FROM "Run" WHERE "status" = 'QUEUED' AND "nextPollAt" <= now()) AS due`;
+  if (!due) return [];
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${START_CLAIM_LOCK})`;
     const [{ n }] = await tx.$queryRaw<Array<{ n: number }>>`
