@@ -2,8 +2,8 @@
  * Shared helpers for the benchmarks: sizes from env/CLI, statistics, scratch databases, ratios.
  * Everything here talks to 127.0.0.1 only.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
 
 /** `--name=value` flags win over `BENCH_NAME` environment variables, which win over the default. */
 export function setting(name: string, fallback: number): number;
@@ -34,31 +34,11 @@ export function adminUrl(): string {
   );
 }
 
-export interface ScratchDatabase {
-  url: string;
-  name: string;
-  drop(): Promise<void>;
-}
+export type ScratchDatabase = TestDatabase;
 
-/** A fresh, empty database on the local PostgreSQL, dropped by `drop()`. */
-export async function createDatabase(): Promise<ScratchDatabase> {
-  const name = `ohr_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl());
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const client = new pg.Client({ connectionString: adminUrl() });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
+/** A fresh, empty database on the local PostgreSQL (the tests' helper), dropped by `drop()`. */
+export function createDatabase(): Promise<ScratchDatabase> {
+  return createTestDatabase('ohr_bench', adminUrl());
 }
 
 export function percentile(sorted: number[], p: number): number {

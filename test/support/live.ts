@@ -42,37 +42,48 @@ export function wsClient(
   });
 }
 
-export function collectWs<T = LiveEventMessage>(
-  client: Client,
-  query: string,
-  variables: Record<string, unknown>,
+type Sink<T> = {
+  next: (result: { data?: { [key: string]: T } | null; errors?: readonly unknown[] }) => void;
+  error: (error: unknown) => void;
+  complete: () => void;
+};
+
+/** Gathers what one subscription delivers, whatever the transport. */
+function collect<T>(
+  subscribe: (sink: Sink<T>) => () => void,
   onItem?: (item: T, all: T[]) => void,
 ): Collected<T> {
   const items: T[] = [];
   const errors: unknown[] = [];
   let stop = () => {};
   const done = new Promise<void>((resolve, reject) => {
-    stop = client.subscribe<{ [key: string]: T }>(
-      { query, variables },
-      {
-        next: (result) => {
-          if (result.errors) errors.push(...result.errors);
-          const value = result.data ? Object.values(result.data)[0] : undefined;
-          if (value) {
-            items.push(value);
-            onItem?.(value, items);
-          }
-        },
-        error: (error) => {
-          errors.push(error);
-          reject(error);
-        },
-        complete: () => resolve(),
+    stop = subscribe({
+      next: (result) => {
+        if (result.errors) errors.push(...result.errors);
+        const value = result.data ? Object.values(result.data)[0] : undefined;
+        if (value) {
+          items.push(value);
+          onItem?.(value, items);
+        }
       },
-    );
+      error: (error) => {
+        errors.push(error);
+        reject(error);
+      },
+      complete: () => resolve(),
+    });
   });
   done.catch(() => {});
   return { items, errors, done, stop: () => stop() };
+}
+
+export function collectWs<T = LiveEventMessage>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  onItem?: (item: T, all: T[]) => void,
+): Collected<T> {
+  return collect<T>((sink) => client.subscribe<{ [key: string]: T }>({ query, variables }, sink), onItem);
 }
 
 /** A real SSE client (graphql-sse, distinct connections mode, which yoga serves). */
@@ -88,28 +99,8 @@ export function collectSse<T = LiveEventMessage>(
     retryAttempts: 0,
     headers: token ? { authorization: `Bearer ${token}` } : {},
   });
-  const items: T[] = [];
-  const errors: unknown[] = [];
-  let stop = () => {};
-  const done = new Promise<void>((resolve, reject) => {
-    stop = client.subscribe<{ [key: string]: T }>(
-      { query, variables },
-      {
-        next: (result) => {
-          if (result.errors) errors.push(...result.errors);
-          const value = result.data ? Object.values(result.data)[0] : undefined;
-          if (value) items.push(value);
-        },
-        error: (error) => {
-          errors.push(error);
-          reject(error);
-        },
-        complete: () => resolve(),
-      },
-    );
-  });
-  done.catch(() => {});
-  return { items, errors, done, stop: () => stop(), client };
+  const collected = collect<T>((sink) => client.subscribe<{ [key: string]: T }>({ query, variables }, sink));
+  return { ...collected, client };
 }
 
 /** Seqs must go up by exactly one each time. */
