@@ -239,12 +239,21 @@ export async function fanoutBench(options: FanoutOptions): Promise<FanoutResult>
             id: newRunId(),
             projectId: 'bench',
             compiledPrompt: `fan-out ${i}`,
-            status: 'RUNNING',
-            percent: 30,
-            phase: 'Agent working',
+            repository: null,
+            branch: null,
+            gitProvider: null,
+            metadata: null,
+            idempotencyKey: null,
+            phase: 'Queued',
+            createdAt: new Date(),
           },
           { type: 'CREATED', at: new Date() },
         );
+        // Running, as if a poller had started it (creation always queues).
+        await database.prisma.run.update({
+          where: { id: run.id },
+          data: { status: 'RUNNING', percent: 30, phase: 'Agent working' },
+        });
         svcRuns.push(run.id);
       },
     );

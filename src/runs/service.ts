@@ -1,11 +1,11 @@
 import { canAccessProject, type Principal } from '../auth/principal.js';
 import { AppError, badInput, notFound } from '../errors.js';
-import { Prisma } from '../generated/prisma/client.js';
+import type { Prisma } from '../generated/prisma/client.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { newRunId } from './ids.js';
 import { QUEUED_PHASE } from './progress.js';
 import { isFinal, RUN_STATUSES, type RunStatus } from './status.js';
-import type { Run, RunEvent, RunStore } from './store.js';
+import { isUniqueViolation, type Run, type RunEvent, type RunStore } from './store.js';
 import { rejectNul, type StartRunInput, validateStartRun } from './validation.js';
 
 export interface Page<T> {
@@ -77,13 +77,10 @@ export class RunService {
           repository: valid.repository,
           branch: valid.branch,
           gitProvider: valid.gitProvider,
-          metadata: (valid.metadata ?? Prisma.DbNull) as Prisma.InputJsonValue,
+          metadata: valid.metadata,
           idempotencyKey: valid.idempotencyKey,
-          status: 'QUEUED',
-          percent: 0,
           phase: QUEUED_PHASE,
           createdAt: now,
-          nextPollAt: now,
         },
         { type: 'CREATED', at: now },
       );
@@ -91,7 +88,7 @@ export class RunService {
       return { run: created, created: true };
     } catch (error) {
       // Two requests with one idempotency key raced: the unique index let one win.
-      if (valid.idempotencyKey && (error as { code?: string }).code === 'P2002') {
+      if (valid.idempotencyKey && isUniqueViolation(error)) {
         const existing = await this.findByIdempotencyKey(valid.projectId, valid.idempotencyKey);
         if (existing) return { run: existing, created: false };
       }
