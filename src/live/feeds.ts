@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Run, RunEvent, RunNotice } from '../runs/store.js';
+import { untilAborted } from './abortable.js';
 import type { NoticeBus } from './bus.js';
 
 /** An event as subscribers receive it: the log row plus the run as read with it. */
@@ -52,17 +53,14 @@ class RunFeed {
 
   /** Resolves when events beyond `seq` may exist, on resync, or after RECHECK_MS. */
   waitBeyond(seq: number, signal: AbortSignal): Promise<void> {
-    if (this.noticed > seq || this.stale || signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
+    if (this.noticed > seq || this.stale) return Promise.resolve();
+    return untilAborted(signal, (resolve) => {
+      const timer = setTimeout(resolve, RECHECK_MS);
+      this.waiters.add(resolve);
+      return () => {
         clearTimeout(timer);
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
+        this.waiters.delete(resolve);
       };
-      const timer = setTimeout(done, RECHECK_MS);
-      this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
     });
   }
 

@@ -4,6 +4,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import type { RunService } from '../runs/service.js';
 import { isFinal, type RunStatus } from '../runs/status.js';
 import type { Run } from '../runs/store.js';
+import { sleep, untilAborted } from './abortable.js';
 import type { LiveEvent, RunFeeds } from './feeds.js';
 
 /** Pause before re-reading after a database error (it may be restarting). */
@@ -217,25 +218,4 @@ function snapshot(run: Run): LiveEvent {
     at: run.updatedAt,
     run,
   };
-}
-
-/** Waits until `arm`'s callback fires or the signal aborts, then disarms both. */
-function untilAborted(signal: AbortSignal, arm: (resolve: () => void) => () => void): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      disarm();
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const disarm = arm(done);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return untilAborted(signal, (resolve) => {
-    const timer = setTimeout(resolve, ms);
-    return () => clearTimeout(timer);
-  });
 }
