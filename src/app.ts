@@ -6,6 +6,7 @@ import { RevocationWatch } from './auth/revocation.js';
 import { ensureBootstrapToken, TokenVerifier } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { attachWebSocket } from './graphql/websocket.js';
+import { useSharedSubscriptionRender } from './graphql/shared-render.js';
 import { createGraphQL } from './graphql/yoga.js';
 import { refuseOversizedBody } from './http/body-guard.js';
 import { health, ready } from './http/health.js';
@@ -121,6 +122,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         maxPageSize: config.maxPageSize,
       }),
       useGraphQLMetrics(metrics),
+      useSharedSubscriptionRender(metrics.onSubscriptionEvent),
     ],
     maxRequestBodySize: ops.limits.graphqlMaxBodyBytes,
     graphiql: ops.introspection,

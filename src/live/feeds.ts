@@ -29,6 +29,7 @@ class RunFeed {
   private stale = false;
   private refreshing: Promise<void> | undefined;
   private waiters = new Set<() => void>();
+  private recheck: NodeJS.Timeout | undefined;
   users = 0;
 
   constructor(
@@ -54,13 +55,14 @@ class RunFeed {
   /** Resolves when events beyond `seq` may exist, on resync, or after RECHECK_MS. */
   waitBeyond(seq: number, signal: AbortSignal): Promise<void> {
     if (this.noticed > seq || this.stale) return Promise.resolve();
+    // One recheck timer per run, not one per waiting subscriber.
+    this.recheck ??= setTimeout(() => {
+      this.recheck = undefined;
+      this.wake();
+    }, RECHECK_MS).unref();
     return untilAborted(signal, (resolve) => {
-      const timer = setTimeout(resolve, RECHECK_MS);
       this.waiters.add(resolve);
-      return () => {
-        clearTimeout(timer);
-        this.waiters.delete(resolve);
-      };
+      return () => this.waiters.delete(resolve);
     });
   }
 
@@ -96,15 +98,12 @@ class RunFeed {
   }
 
   private async read(after: number, take: number): Promise<LiveEvent[]> {
-    const [events, run] = await Promise.all([
-      this.prisma.runEvent.findMany({
-        where: { runId: this.runId, seq: { gt: after } },
-        orderBy: { seq: 'asc' },
-        take,
-      }),
-      this.prisma.run.findUnique({ where: { id: this.runId } }),
-    ]);
-    if (!run) return [];
+    const found = await this.prisma.run.findUnique({
+      where: { id: this.runId },
+      include: { events: { where: { seq: { gt: after } }, orderBy: { seq: 'asc' }, take } },
+    });
+    if (!found) return [];
+    const { events, ...run } = found;
     return events.map((e) => ({ ...e, run }));
   }
 }

@@ -90,6 +90,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly subscriptionEvents = new Counter({
+    name: `${PREFIX}subscription_events_total`,
+    help: 'Subscription events sent to subscribers; render="own" were executed for them, "shared" reused a render of the same event and selection.',
+    labelNames: ['render'] as const,
+    registers: [this.registry],
+  });
+  /** useSharedSubscriptionRender's hook. */
+  readonly onSubscriptionEvent = (shared: boolean): void => {
+    this.subscriptionEvents.inc({ render: shared ? 'shared' : 'own' });
+  };
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
   }

@@ -60,6 +60,7 @@ describe('GET /metrics', () => {
       'openhands_runner_webhook_deliveries',
       'openhands_runner_open_subscriptions',
       'openhands_runner_websocket_connections',
+      'openhands_runner_subscription_events_total',
       'openhands_runner_database_up',
       'openhands_runner_process_cpu_user_seconds_total',
     ]) {

@@ -1,0 +1,151 @@
+import {
+  type ASTNode,
+  createSourceEventStream,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  execute,
+  getOperationAST,
+  Kind,
+  visit,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+/** Rendered events kept for reuse; a subscriber more than this many events behind renders its own. */
+const MAX_EVENTS = 10_000;
+
+/** Told of every event handed to a subscriber: `shared` when it reused another's render. */
+export type OnDelivered = (shared: boolean) => void;
+
+type Result = ExecutionResult | Promise<ExecutionResult>;
+
+/**
+ * Renders each subscription event once per selection, however many subscribers receive it.
+ *
+ * Subscribers of one run are handed the very same event object by the run's feed
+ * (src/live/feeds.ts). graphql-js would execute the selection set on it once per subscriber; ten
+ * thousand subscribers made that the server's main cost. Here an event object and an operation
+ * (document, operation name and the variables its selection reads) map to one result, shared.
+ *
+ * Sharing is sound because no field below a subscription root reads the caller: access is checked
+ * once, when the subscription opens. A field that ever depends on the principal must not be shared.
+ */
+export function useSharedSubscriptionRender(onDelivered: OnDelivered = () => {}): Plugin {
+  // Insertion-ordered: the oldest events are dropped first.
+  const cache = new Map<object, Map<string, Result>>();
+  const documentIds = new WeakMap<DocumentNode, number>();
+  let nextDocumentId = 1;
+
+  const render = (args: ExecutionArgs, key: string, payload: unknown): Result => {
+    if (typeof payload !== 'object' || payload === null) {
+      onDelivered(false);
+      return execute({ ...args, rootValue: payload }) as Result;
+    }
+    let byOperation = cache.get(payload);
+    const hit = byOperation?.get(key);
+    onDelivered(hit !== undefined);
+    if (hit) return hit;
+    const result = execute({ ...args, rootValue: payload }) as Result;
+    if (!byOperation) {
+      byOperation = new Map();
+      cache.set(payload, byOperation);
+      if (cache.size > MAX_EVENTS) cache.delete(cache.keys().next().value as object);
+    }
+    byOperation.set(key, result);
+    return result;
+  };
+
+  return {
+    onSubscribe({ subscribeFn, setSubscribeFn }) {
+      setSubscribeFn(async (args: ExecutionArgs) => {
+        const source = await createSourceEventStream(args);
+        // Refused (bad variables, NOT_FOUND, …): nothing was opened, so let the stock executor
+        // produce the error response with the codes it always gives.
+        if (!isAsyncIterator(source)) return subscribeFn(args);
+        let documentId = documentIds.get(args.document);
+        if (documentId === undefined) {
+          documentId = nextDocumentId++;
+          documentIds.set(args.document, documentId);
+        }
+        const key = `${documentId}\0${args.operationName ?? ''}\0${selectionVariables(args)}`;
+        return mapEvents(source, (payload) => render(args, key, payload));
+      });
+    },
+  };
+}
+
+function isAsyncIterator(value: unknown): value is AsyncIterableIterator<unknown> {
+  return typeof (value as AsyncIterableIterator<unknown>)?.[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * Maps a source stream without an async generator, so return() reaches the source at once even
+ * while a next() is pending (a generator would queue it until the next event arrives).
+ */
+function mapEvents(
+  source: AsyncIterableIterator<unknown>,
+  map: (payload: unknown) => Result,
+): AsyncIterableIterator<ExecutionResult> {
+  return {
+    async next() {
+      const item = await source.next();
+      if (item.done) return { done: true, value: undefined };
+      return { done: false, value: await map(item.value) };
+    },
+    async return() {
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(error?: unknown) {
+      await source.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+const usedVariables = new WeakMap<DocumentNode, Map<string, string[]>>();
+
+/**
+ * The variables that can change what an event renders to: those read anywhere in the operation
+ * except the root field's own arguments (runId and afterSeq choose the events, not their shape), so
+ * subscribers resuming from different points still share renders.
+ */
+function selectionVariables(args: ExecutionArgs): string {
+  let byOperation = usedVariables.get(args.document);
+  if (!byOperation) {
+    byOperation = new Map();
+    usedVariables.set(args.document, byOperation);
+  }
+  const name = args.operationName ?? '';
+  let names = byOperation.get(name);
+  if (!names) {
+    names = variablesBelowRoot(args.document, args.operationName);
+    byOperation.set(name, names);
+  }
+  const values = (args.variableValues ?? {}) as Record<string, unknown>;
+  return JSON.stringify(names.map((n) => values[n] ?? null));
+}
+
+function variablesBelowRoot(document: DocumentNode, operationName?: string | null): string[] {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return [];
+  const rootArguments = new Set<ASTNode>(
+    operation.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? (s.arguments ?? []) : [])),
+  );
+  const names = new Set<string>();
+  const visitor = {
+    Argument: (node: ASTNode) => (rootArguments.has(node) ? false : undefined),
+    Variable: (node: { name: { value: string } }) => {
+      names.add(node.name.value);
+    },
+  };
+  // Not the variable definitions: they name every variable, used below the root or not.
+  visit(operation.selectionSet, visitor);
+  for (const directive of operation.directives ?? []) visit(directive, visitor);
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) visit(definition, visitor);
+  return [...names].sort();
+}

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { gql, START_RUN } from '../support/graphql.js';
+import { collectSse, collectWs, type LiveEventMessage, RUN_PROGRESS, wsClient } from '../support/live.js';
+import { type RunningService, startService } from '../support/service.js';
+
+/** A selection that reads a variable below the root: its renders must not be shared across values. */
+const WITH_TIMELINE = `subscription($runId: ID!, $afterSeq: Int, $n: Int) {
+  runProgress(runId: $runId, afterSeq: $afterSeq) { seq status run { id events(first: $n) { edges { node { seq } } } } }
+}`;
+
+interface TimelineEvent {
+  seq: number;
+  status: string;
+  run: { id: string; events: { edges: Array<{ node: { seq: number } }> } };
+}
+
+async function renderCounts(url: string): Promise<{ own: number; shared: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const count = (render: string) =>
+    Number(
+      text.match(new RegExp(`^openhands_runner_subscription_events_total\\{render="${render}"\\} (\\d+)`, 'm'))?.[1] ??
+        0,
+    );
+  return { own: count('own'), shared: count('shared') };
+}
+
+describe('subscription events are rendered once per event and selection', () => {
+  let db: TestDatabase;
+  let sim: Simulator;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({ apiVersion: 'v1', stepMs: 40, rateLimit: false });
+    service = await startService(db.url, sim.url);
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await sim?.stop();
+    await db?.drop();
+  });
+
+  it('shares renders across subscribers and resume points, on both transports, keeping each one whole', async () => {
+    const res = await gql(service.graphqlUrl, START_RUN, {
+      input: { projectId: 'shared', compiledPrompt: '[sim:slow] shared', repository: 'acme/app' },
+    });
+    const id = res.data!.startRun.run.id as string;
+    const before = await renderCounts(service.url);
+
+    const client = wsClient(service.url);
+    // 40 subscribers with one selection, resuming from different points; 2 over SSE.
+    const ws = Array.from({ length: 40 }, (_, i) => collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: i % 2 }));
+    const sse = [0, 1].map(() => collectSse(service.url, RUN_PROGRESS, { runId: id, afterSeq: 0 }));
+    // The same document with different values of a variable the selection reads.
+    const short = collectWs<TimelineEvent>(client, WITH_TIMELINE, { runId: id, afterSeq: 0, n: 1 });
+    const long = collectWs<TimelineEvent>(client, WITH_TIMELINE, { runId: id, afterSeq: 0, n: 3 });
+    const all: Array<{ items: unknown[]; errors: unknown[]; done: Promise<void> }> = [...ws, ...sse, short, long];
+    await Promise.all(all.map((s) => s.done));
+    await client.dispose();
+    for (const s of sse) s.client.dispose();
+
+    for (const s of all) expect(s.errors).toEqual([]);
+    const full = ws.find((s) => (s.items[0] as LiveEventMessage).seq === 1)!.items;
+    expect(full.at(-1)!.status).toBe('COMPLETED');
+    for (const s of [...ws, ...sse]) {
+      const from = (s.items[0] as LiveEventMessage).seq;
+      expect(s.items).toEqual(full.slice(full.findIndex((e) => e.seq === from)));
+    }
+    // Each got its own variable's worth of the timeline (renders keyed by the value).
+    expect(short.items.length).toBeGreaterThan(3);
+    for (const e of short.items) expect(e.run.events.edges).toHaveLength(1);
+    // (The timeline is read when the event is rendered: early events see fewer than three entries.)
+    for (const e of long.items) expect(e.run.events.edges.length).toBeLessThanOrEqual(3);
+    expect(long.items.filter((e) => e.run.events.edges.length === 3).length).toBeGreaterThan(1);
+
+    const after = await renderCounts(service.url);
+    const delivered = all.reduce((sum, s) => sum + s.items.length, 0);
+    const own = after.own - before.own;
+    const shared = after.shared - before.shared;
+    expect(own + shared).toBe(delivered);
+    // At most one render per event per distinct selection (3 of them); replays read past the shared
+    // tail may add a few more. Without sharing, own would equal delivered (about 44 per event).
+    expect(own).toBeLessThanOrEqual(full.length * 3 + 10);
+    expect(shared).toBeGreaterThan(delivered * 0.8);
+  });
+});
