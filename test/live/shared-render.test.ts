@@ -20,8 +20,9 @@ async function renderCounts(url: string): Promise<{ own: number; shared: number 
   const text = await (await fetch(`${url}/metrics`)).text();
   const count = (render: string) =>
     Number(
-      text.match(new RegExp(`^openhands_runner_subscription_events_total\\{render="${render}"\\} (\\d+)`, 'm'))?.[1] ??
-        0,
+      text.match(
+        new RegExp(`^openhands_runner_subscription_events_total\\{render="${render}"\\} (\\d+)`, 'm'),
+      )?.[1] ?? 0,
     );
   return { own: count('own'), shared: count('shared') };
 }
@@ -51,12 +52,19 @@ describe('subscription events are rendered once per event and selection', () => 
 
     const client = wsClient(service.url);
     // 40 subscribers with one selection, resuming from different points; 2 over SSE.
-    const ws = Array.from({ length: 40 }, (_, i) => collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: i % 2 }));
+    const ws = Array.from({ length: 40 }, (_, i) =>
+      collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: i % 2 }),
+    );
     const sse = [0, 1].map(() => collectSse(service.url, RUN_PROGRESS, { runId: id, afterSeq: 0 }));
     // The same document with different values of a variable the selection reads.
     const short = collectWs<TimelineEvent>(client, WITH_TIMELINE, { runId: id, afterSeq: 0, n: 1 });
     const long = collectWs<TimelineEvent>(client, WITH_TIMELINE, { runId: id, afterSeq: 0, n: 3 });
-    const all: Array<{ items: unknown[]; errors: unknown[]; done: Promise<void> }> = [...ws, ...sse, short, long];
+    const all: Array<{ items: unknown[]; errors: unknown[]; done: Promise<void> }> = [
+      ...ws,
+      ...sse,
+      short,
+      long,
+    ];
     await Promise.all(all.map((s) => s.done));
     await client.dispose();
     for (const s of sse) s.client.dispose();
