@@ -25,8 +25,11 @@ class RunFeed {
   private noticed = 0;
   /** Highest seq read into the tail. */
   private loaded = 0;
-  /** Notices may have been missed: the next read must go to the log. */
-  private stale = false;
+  /**
+   * The next read must go to the log even without a newer notice: nothing read yet, notices may
+   * have been missed (resync), the last read filled a page, or the periodic recheck is due.
+   */
+  private stale = true;
   private refreshing: Promise<void> | undefined;
   private waiters = new Set<() => void>();
   private recheck: NodeJS.Timeout | undefined;
@@ -44,6 +47,9 @@ class RunFeed {
       return this.tail.filter((e) => e.seq > after).slice(0, PAGE);
     }
     if (after >= this.loaded) {
+      // Every announced event is loaded already: asking the log would only confirm there is none.
+      // (Without this, each subscriber's "anything more?" after a batch was one more read per event.)
+      if (!this.stale && this.noticed <= this.loaded) return [];
       await this.refresh();
       if (after < this.loaded) return this.tail.filter((e) => e.seq > after).slice(0, PAGE);
       return [];
@@ -58,6 +64,7 @@ class RunFeed {
     // One recheck timer per run, not one per waiting subscriber.
     this.recheck ??= setTimeout(() => {
       this.recheck = undefined;
+      this.stale = true;
       this.wake();
     }, RECHECK_MS).unref();
     return untilAborted(signal, (resolve) => {
@@ -85,11 +92,19 @@ class RunFeed {
     this.refreshing ??= (async () => {
       try {
         this.stale = false;
-        const rows = await this.read(this.loaded, CACHE_EVENTS);
+        let rows: LiveEvent[];
+        try {
+          rows = await this.read(this.loaded, CACHE_EVENTS);
+        } catch (error) {
+          this.stale = true;
+          throw error;
+        }
         if (rows.length) {
           this.tail = [...this.tail, ...rows].slice(-CACHE_EVENTS);
           this.loaded = rows[rows.length - 1].seq;
         }
+        // A full page: more rows may follow it.
+        if (rows.length === CACHE_EVENTS) this.stale = true;
       } finally {
         this.refreshing = undefined;
       }
