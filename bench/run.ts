@@ -161,6 +161,19 @@ function markdown(r: Results): string {
     }
     out.push('');
     out.push(
+      `Server pauses while publishing (event-loop delay p99 / max; GC count, total, longest): ${[
+        ['baseline', f.baseline],
+        ['service', f.service],
+      ]
+        .filter(([, side]) => (side as FanoutResult['service']).pauses)
+        .map(([name, side]) => {
+          const p = (side as FanoutResult['service']).pauses;
+          return `${name} ${round(p.loopP99Ms, 1)} / ${round(p.loopMaxMs, 1)} ms; ${p.gcCount} GCs, ${round(p.gcTotalMs)} ms, longest ${round(p.gcMaxMs, 1)} ms`;
+        })
+        .join(' · ')}.`,
+    );
+    out.push('');
+    out.push(
       `Target p99 ≤ 100 ms at ${f.options.eventsPerSec} events/s: ${yes(f.service.latency.p99 <= 100 && f.service.delivered >= f.service.expected)} (${f.service.latency.p99} ms); ≤ 20 KiB per idle subscriber: ${yes(f.service.rssPerSubscriberKiB <= 20)} (${f.service.rssPerSubscriberKiB} KiB RSS, ${f.service.heapPerSubscriberKiB} KiB heap).`,
     );
     out.push('');

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,6 +15,15 @@ export interface Memory {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+}
+
+/** A child's event-loop delay and GC pauses over a window. */
+export interface Pauses {
+  loopP99Ms: number;
+  loopMaxMs: number;
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
 }
 
 export interface Child {
@@ -112,10 +122,31 @@ export function serveChild(
   info: Record<string, unknown> = {},
   extra: (message: Record<string, unknown>) => Promise<unknown> | unknown = () => null,
 ): void {
+  // Event-loop delay and GC pauses since the last {type: 'pauses'} question (which resets them).
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const gc = { count: 0, totalMs: 0, maxMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
   process.on('message', async (raw) => {
     const message = raw as Record<string, unknown> & { type: string; id?: number };
     let value: unknown = null;
-    if (message.type === 'mem') {
+    if (message.type === 'pauses') {
+      value = {
+        loopP99Ms: loop.percentile(99) / 1e6,
+        loopMaxMs: loop.max / 1e6,
+        gcCount: gc.count,
+        gcTotalMs: gc.totalMs,
+        gcMaxMs: gc.maxMs,
+      } satisfies Pauses;
+      loop.reset();
+      Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0 });
+    } else if (message.type === 'mem') {
       for (let i = 0; i < 3; i++) globalThis.gc?.();
       const m = process.memoryUsage();
       value = { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };

@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { newRunId } from '../../src/runs/ids.js';
 import { RunStore } from '../../src/runs/store.js';
 import { openDatabase } from '../../src/storage/database.js';
-import { type Child, ROOT, spawnChild } from '../lib/child.js';
+import { type Child, type Pauses, ROOT, spawnChild } from '../lib/child.js';
 import { createDatabase, log, mapLimit, round, sleep, summarize } from '../lib/common.js';
 import { serviceEnv, TOKEN } from './startrun.js';
 
@@ -40,6 +40,8 @@ export interface FanoutSide {
   heapPerSubscriberKiB: number;
   rssIdleMiB: number;
   rssWithSubscribersMiB: number;
+  /** The server's event-loop delay and GC pauses while publishing. */
+  pauses: Pauses;
 }
 
 export interface FanoutResult {
@@ -101,6 +103,7 @@ async function measure(
     `  ${options.subscribers} subscribed in ${round(connectSeconds)} s; publishing ${options.eventsPerSec}/s`,
   );
 
+  await server.call<Pauses>({ type: 'pauses' });
   const commits = new Map<string, number>();
   const gap = 1000 / options.eventsPerSec;
   const start = performance.now();
@@ -125,6 +128,7 @@ async function measure(
     );
   }
   await Promise.all(inflight);
+  const pauses = await server.call<Pauses>({ type: 'pauses' });
   const perRun = options.subscribers / runIds.length;
   const expected = commits.size * perRun;
   // Let the last deliveries arrive.
@@ -148,6 +152,7 @@ async function measure(
     heapPerSubscriberKiB: round((loaded.heapUsed - idle.heapUsed) / 1024 / options.subscribers, 1),
     rssIdleMiB: round(idle.rss / 1024 / 1024, 1),
     rssWithSubscribersMiB: round(loaded.rss / 1024 / 1024, 1),
+    pauses,
   };
 }
 

@@ -3,6 +3,7 @@
  * environment like `npm start`), listening on a free loopback port. BENCH_INSTANCE_ID names its
  * poller leases.
  */
+import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -21,6 +22,8 @@ serveChild(
   (message) => {
     if (message.type === 'ticks') return app.poller.ticks;
     if (message.type === 'subscriptions') return app.live.open;
+    // For memory investigations: where the heap goes (open the file in Chrome DevTools).
+    if (message.type === 'heap-snapshot') return writeHeapSnapshot(String(message.path));
     return null;
   },
 );

@@ -68,7 +68,7 @@ export function useSharedSubscriptionRender(onDelivered: OnDelivered = () => {})
           documentIds.set(args.document, documentId);
         }
         const key = `${documentId}\0${args.operationName ?? ''}\0${selectionVariables(args)}`;
-        return mapEvents(source, (payload) => render(args, key, payload));
+        return new MappedStream(source, (payload) => render(args, key, payload));
       });
     },
   };
@@ -79,31 +79,39 @@ function isAsyncIterator(value: unknown): value is AsyncIterableIterator<unknown
 }
 
 /**
- * Maps a source stream without an async generator, so return() reaches the source at once even
- * while a next() is pending (a generator would queue it until the next event arrives).
+ * A source stream mapped through `map`. Not an async generator: return() must reach the source at
+ * once even while a next() is pending (a generator would queue it until the next event). A class
+ * with promise chains keeps each idle stream small: thousands sit open at once.
  */
-function mapEvents(
-  source: AsyncIterableIterator<unknown>,
-  map: (payload: unknown) => Result,
-): AsyncIterableIterator<ExecutionResult> {
-  return {
-    async next() {
-      const item = await source.next();
-      if (item.done) return { done: true, value: undefined };
-      return { done: false, value: await map(item.value) };
-    },
-    async return() {
-      await source.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error?: unknown) {
-      await source.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+class MappedStream implements AsyncIterableIterator<ExecutionResult> {
+  constructor(
+    private readonly source: AsyncIterableIterator<unknown>,
+    private readonly map: (payload: unknown) => Result,
+  ) {}
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.source
+      .next()
+      .then((item) =>
+        item.done
+          ? { done: true as const, value: undefined }
+          : Promise.resolve(this.map(item.value)).then((value) => ({ done: false as const, value })),
+      );
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
 
 const usedVariables = new WeakMap<DocumentNode, Map<string, string[]>>();

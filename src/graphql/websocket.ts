@@ -47,6 +47,9 @@ export function attachWebSocket(
         // false → graphql-ws closes the socket with 4403 Forbidden.
         if (!principal) return false;
         const socket = ctx.extra.socket;
+        // Nothing reads the upgrade request after this check; graphql-ws would hold it (headers and
+        // all) for the socket's whole life, which at thousands of idle sockets is real memory.
+        (ctx.extra as { request?: unknown }).request = undefined;
         principals.set(socket, principal);
         socket.once('close', () => principals.delete(socket));
         return true;
@@ -54,7 +57,6 @@ export function attachWebSocket(
       onSubscribe: async (ctx, _id, payload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
-          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
           connectionParams: ctx.connectionParams,

@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Run, RunEvent, RunNotice } from '../runs/store.js';
-import { untilAborted } from './abortable.js';
+import { type StopSignal, untilAborted } from './abortable.js';
 import type { NoticeBus } from './bus.js';
 
 /** An event as subscribers receive it: the log row plus the run as read with it. */
@@ -11,8 +11,10 @@ export interface LiveEvent extends RunEvent {
 /** Recent events kept per followed run, so many subscribers share one read. */
 const CACHE_EVENTS = 256;
 const PAGE = 100;
-/** Even without a notice, a waiting subscriber re-checks the log this often (belt and braces). */
+/** Even without a notice, followed runs are checked against the log this often (belt and braces). */
 const RECHECK_MS = 15_000;
+/** Runs per query of that check. */
+const RECHECK_CHUNK = 1000;
 
 /**
  * One followed run on this replica. The log in PostgreSQL is the truth; this keeps a short tail of
@@ -27,12 +29,11 @@ class RunFeed {
   private loaded = 0;
   /**
    * The next read must go to the log even without a newer notice: nothing read yet, notices may
-   * have been missed (resync), the last read filled a page, or the periodic recheck is due.
+   * have been missed (resync), or the last read filled a page.
    */
   private stale = true;
   private refreshing: Promise<void> | undefined;
   private waiters = new Set<() => void>();
-  private recheck: NodeJS.Timeout | undefined;
   users = 0;
 
   constructor(
@@ -58,23 +59,19 @@ class RunFeed {
     return this.read(after, PAGE);
   }
 
-  /** Resolves when events beyond `seq` may exist, on resync, or after RECHECK_MS. */
-  waitBeyond(seq: number, signal: AbortSignal): Promise<void> {
+  /** Resolves when events beyond `seq` may exist, or on resync. */
+  waitBeyond(seq: number, signal: StopSignal): Promise<void> {
     if (this.noticed > seq || this.stale) return Promise.resolve();
-    // One recheck timer per run, not one per waiting subscriber.
-    this.recheck ??= setTimeout(() => {
-      this.recheck = undefined;
-      this.stale = true;
-      this.wake();
-    }, RECHECK_MS).unref();
     return untilAborted(signal, (resolve) => {
       this.waiters.add(resolve);
       return () => this.waiters.delete(resolve);
     });
   }
 
-  notice(notice: RunNotice): void {
-    if (notice.seq > this.noticed) this.noticed = notice.seq;
+  /** The log holds events up to `seq` (a notice, or the periodic check of lastSeq). */
+  announce(seq: number): void {
+    if (seq <= this.noticed) return;
+    this.noticed = seq;
     this.wake();
   }
 
@@ -129,14 +126,17 @@ export class RunFeeds {
   private readonly changeListeners = new Set<(notice: RunNotice) => void>();
   private readonly resyncListeners = new Set<() => void>();
   private readonly off: () => void;
+  private readonly recheckTimer: NodeJS.Timeout;
+  private rechecking = false;
 
   constructor(
     private readonly prisma: PrismaClient,
     bus: NoticeBus,
   ) {
+    this.recheckTimer = setInterval(() => void this.recheck(), RECHECK_MS).unref();
     this.off = bus.listen({
       notice: (notice) => {
-        this.feeds.get(notice.runId)?.notice(notice);
+        this.feeds.get(notice.runId)?.announce(notice.seq);
         for (const l of this.changeListeners) l(notice);
       },
       resync: () => {
@@ -181,6 +181,31 @@ export class RunFeeds {
   }
 
   close(): void {
+    clearInterval(this.recheckTimer);
     this.off();
+  }
+
+  /**
+   * A notice lost without a resync (it should not happen) would leave subscribers waiting: every
+   * RECHECK_MS, compare each followed run's lastSeq with what its feed was told. One query per
+   * thousand runs, instead of a timer and a read per run, which woke every feed at once.
+   */
+  private async recheck(): Promise<void> {
+    if (this.rechecking || this.feeds.size === 0) return;
+    this.rechecking = true;
+    try {
+      const ids = [...this.feeds.keys()];
+      for (let i = 0; i < ids.length; i += RECHECK_CHUNK) {
+        const rows = await this.prisma.run.findMany({
+          where: { id: { in: ids.slice(i, i + RECHECK_CHUNK) } },
+          select: { id: true, lastSeq: true },
+        });
+        for (const row of rows) this.feeds.get(row.id)?.announce(row.lastSeq);
+      }
+    } catch {
+      // The database may be restarting; the bus resyncs after a reconnect, and the next check runs.
+    } finally {
+      this.rechecking = false;
+    }
   }
 }

@@ -4,7 +4,7 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import type { RunService } from '../runs/service.js';
 import { isFinal, type RunStatus } from '../runs/status.js';
 import type { Run } from '../runs/store.js';
-import { sleep, untilAborted } from './abortable.js';
+import { StopSignal, sleep, untilAborted } from './abortable.js';
 import type { LiveEvent, RunFeeds } from './feeds.js';
 
 /** Pause before re-reading after a database error (it may be restarting). */
@@ -16,7 +16,7 @@ const RETRY_MS = 500;
  */
 export class Subscriptions {
   /** Each open subscription with the caller that opened it (per-token limits, revocation). */
-  private readonly active = new Map<AbortController, Principal>();
+  private readonly active = new Map<StopSignal, Principal>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -32,7 +32,7 @@ export class Subscriptions {
 
   /** Ends every open subscription (graceful shutdown). */
   closeAll(): void {
-    for (const controller of this.active.keys()) controller.abort();
+    for (const stop of this.active.keys()) stop.abort();
   }
 
   /** Waits (up to `timeoutMs`) until every subscription has ended, so clients get their "complete". */
@@ -46,17 +46,16 @@ export class Subscriptions {
   /** Stored-token ids behind open subscriptions, for the revocation check. */
   tokenIds(): Set<string> {
     const ids = new Set<string>();
-    for (const [controller, p] of this.active)
-      if (p.tokenId && !controller.signal.aborted) ids.add(p.tokenId);
+    for (const [stop, p] of this.active) if (p.tokenId && !stop.aborted) ids.add(p.tokenId);
     return ids;
   }
 
   /** Ends the subscriptions opened with this stored token (it was revoked); returns how many. */
   closeFor(tokenId: string): number {
     let closed = 0;
-    for (const [controller, principal] of this.active) {
-      if (principal.tokenId !== tokenId || controller.signal.aborted) continue;
-      controller.abort();
+    for (const [stop, principal] of this.active) {
+      if (principal.tokenId !== tokenId || stop.aborted) continue;
+      stop.abort();
       closed++;
     }
     return closed;
@@ -66,8 +65,7 @@ export class Subscriptions {
   private admit(principal: Principal): void {
     if (this.maxPerToken <= 0) return;
     let open = 0;
-    for (const [controller, p] of this.active)
-      if (p.name === principal.name && !controller.signal.aborted) open++;
+    for (const [stop, p] of this.active) if (p.name === principal.name && !stop.aborted) open++;
     if (open >= this.maxPerToken) {
       throw new AppError(
         'RATE_LIMITED',
@@ -91,16 +89,17 @@ export class Subscriptions {
     // Checked after the await, right before registering, so concurrent opens cannot slip past.
     this.admit(principal);
     const { feed, release } = this.feeds.follow(runId);
+    // The stream keeps only what it needs of the row, not the row, for as long as it is open.
+    let first: LiveEvent | undefined = afterSeq == null ? snapshot(run) : undefined;
+    let cursor = afterSeq ?? run.lastSeq;
+    let finished = isFinal(run.status);
     return this.iterate(principal, release, async function* (signal) {
-      let cursor: number;
-      if (afterSeq == null) {
-        yield snapshot(run);
-        if (isFinal(run.status)) return;
-        cursor = run.lastSeq;
-      } else {
-        cursor = afterSeq;
+      if (first) {
+        const current = first;
+        first = undefined;
+        yield current;
+        if (finished) return;
       }
-      let finished = isFinal(run.status);
       while (!signal.aborted) {
         let batch: LiveEvent[];
         try {
@@ -174,34 +173,50 @@ export class Subscriptions {
   private iterate<T>(
     principal: Principal,
     cleanup: () => void,
-    make: (signal: AbortSignal) => AsyncGenerator<T>,
+    make: (signal: StopSignal) => AsyncGenerator<T>,
   ): AsyncIterableIterator<T> {
-    const controller = new AbortController();
-    this.active.set(controller, principal);
-    const generator = make(controller.signal);
+    const stop = new StopSignal();
+    this.active.set(stop, principal);
+    const generator = make(stop);
     const end = () => {
-      if (!this.active.delete(controller)) return;
-      controller.abort();
+      if (!this.active.delete(stop)) return;
+      stop.abort();
       cleanup();
     };
-    return {
-      async next() {
-        const result = await generator.next();
-        if (result.done) end();
-        return result;
-      },
-      async return(value?: unknown) {
-        end();
-        return generator.return(value as T);
-      },
-      async throw(error?: unknown) {
-        end();
-        return generator.throw(error);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return new Stream(generator, end);
+  }
+}
+
+/**
+ * A generator whose return() (client left) and shutdown interrupt it even mid-wait. Methods on a
+ * class and plain promise chains, not closures and a suspended async frame per stream: thousands
+ * of streams sit open and idle at once (bench/RESULTS.md, scenario 2, memory per subscriber).
+ */
+class Stream<T> implements AsyncIterableIterator<T> {
+  constructor(
+    private readonly generator: AsyncGenerator<T>,
+    private readonly end: () => void,
+  ) {}
+
+  next(): Promise<IteratorResult<T>> {
+    return this.generator.next().then((result) => {
+      if (result.done) this.end();
+      return result;
+    });
+  }
+
+  return(value?: unknown): Promise<IteratorResult<T>> {
+    this.end();
+    return this.generator.return(value as T);
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.end();
+    return this.generator.throw(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }
 
