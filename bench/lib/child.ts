@@ -13,6 +13,8 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export interface Memory {
   rss: number;
   heapUsed: number;
+  /** V8 heap committed (used + free space kept by V8). */
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
 }
@@ -149,7 +151,13 @@ export function serveChild(
     } else if (message.type === 'mem') {
       for (let i = 0; i < 3; i++) globalThis.gc?.();
       const m = process.memoryUsage();
-      value = { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+      value = {
+        rss: m.rss,
+        heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
+        external: m.external,
+        arrayBuffers: m.arrayBuffers,
+      };
     } else if (message.type === 'rss') {
       value = process.memoryUsage().rss;
     } else if (message.type === 'cpu') {

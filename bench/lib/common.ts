@@ -169,3 +169,6 @@ export function log(...parts: unknown[]): void {
   if (process.env.BENCH_QUIET === '1') return;
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${parts.join(' ')}\n`);
 }
+
+/** Scenario 2's baseline NOTIFY channel (bench/servers/baseline-ws.ts and publisher.ts). */
+export const BASELINE_CHANNEL = 'bench_ws_events';

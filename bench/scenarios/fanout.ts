@@ -1,13 +1,15 @@
 /**
  * Scenario 2 — subscription fan-out. S graphql-ws subscribers (one WebSocket each) follow R runs
- * (runProgress, S/R subscribers per run) on one service instance; a publisher in this process
- * appends progress events through the service's own RunStore (transaction + NOTIFY, as a poller on
- * another replica would) at a steady rate. Latency = client receipt − the moment the publisher's
- * commit returned (both on this process's clock). Memory per idle subscriber = server RSS / heap
- * growth (after GC) from 0 to S idle subscriptions, divided by S.
+ * (runProgress, S/R subscribers per run) on one service instance; a publisher child process
+ * (bench/servers/publisher.ts) appends progress events through the service's own RunStore
+ * (transaction + NOTIFY, as a poller on another replica would) at a steady rate. Latency = client
+ * receipt − the moment the publisher's commit returned, on the wall clock both processes share.
+ * Memory per idle subscriber = server RSS / heap growth (after GC) from 0 to S idle subscriptions,
+ * divided by S, read 1 s after connecting and again once settled.
  *
  * Baseline, same run, same sizes: a bare `ws` server broadcasting the same messages, fed by a
- * PostgreSQL INSERT + NOTIFY per event (bench/servers/baseline-ws.ts).
+ * PostgreSQL INSERT + NOTIFY per event from the same kind of publisher child
+ * (bench/servers/baseline-ws.ts).
  */
 import { type Client, createClient } from 'graphql-ws';
 import pg from 'pg';
@@ -24,6 +26,8 @@ export interface FanoutOptions {
   runs: number;
   eventsPerSec: number;
   durationMs: number;
+  /** Idle time after which memory is read again, once V8 has given back what it no longer uses. */
+  settleMs: number;
   cpuProfDir?: string;
 }
 
@@ -40,6 +44,10 @@ export interface FanoutSide {
   heapPerSubscriberKiB: number;
   rssIdleMiB: number;
   rssWithSubscribersMiB: number;
+  /** Memory per subscriber again after settleMs of idling (absent in results from before it existed). */
+  settled?: { rssPerSubscriberKiB: number; heapPerSubscriberKiB: number };
+  /** Latency p99 of each 2-s slice of publishing, in order. */
+  p99BySlice?: number[];
   /** The server's event-loop delay and GC pauses while publishing. */
   pauses: Pauses;
 }
@@ -54,15 +62,31 @@ const SUBSCRIPTION = `subscription($runId: ID!, $afterSeq: Int) {
   runProgress(runId: $runId, afterSeq: $afterSeq) { seq type status percent phase message run { id status percent } }
 }`;
 
+/** Milliseconds on a clock the publisher's process shares (performance.now() has its own origin). */
+const wallClock = () => performance.timeOrigin + performance.now();
+
+/** The publisher child's answer: the event's seq and when its commit returned (wall clock). */
+interface Published {
+  seq: number;
+  committedAt: number;
+  error?: string;
+}
+
+async function publishVia(publisher: Child, runId: string): Promise<Published> {
+  const reply = await publisher.call<Published>({ type: 'publish', runId });
+  if (reply.error) throw new Error(reply.error);
+  return reply;
+}
+
 interface Receipts {
-  /** `${runId}:${seq}` → receipt times (performance.now()). */
+  /** `${runId}:${seq}` → receipt times (wall clock). */
   got: Map<string, number[]>;
   count: number;
 }
 
 function receive(receipts: Receipts, runId: string, seq: number): void {
   const key = `${runId}:${seq}`;
-  const t = performance.now();
+  const t = wallClock();
   const list = receipts.got.get(key);
   if (list) list.push(t);
   else receipts.got.set(key, [t]);
@@ -82,7 +106,7 @@ async function measure(
   options: FanoutOptions,
   runIds: string[],
   connect: (runId: string, receipts: Receipts) => Promise<() => void>,
-  publish: (runId: string) => Promise<number>,
+  publish: (runId: string) => Promise<Published>,
 ): Promise<FanoutSide> {
   const receipts: Receipts = { got: new Map(), count: 0 };
   const idle = await server.memory();
@@ -99,6 +123,10 @@ async function measure(
   const connectSeconds = (performance.now() - t0) / 1000;
   await sleep(1000);
   const loaded = await server.memory();
+  // V8 keeps the pages a burst of allocation (here: connecting) grew the heap by for a while after a
+  // GC; its memory reducer gives them back once the process idles. Both readings are reported.
+  await sleep(options.settleMs);
+  const settled = await server.memory();
   log(
     `  ${options.subscribers} subscribed in ${round(connectSeconds)} s; publishing ${options.eventsPerSec}/s`,
   );
@@ -118,8 +146,8 @@ async function measure(
     k++;
     inflight.push(
       publish(runId).then(
-        (seq) => {
-          commits.set(`${runId}:${seq}`, performance.now());
+        ({ seq, committedAt }) => {
+          commits.set(`${runId}:${seq}`, committedAt);
         },
         () => {
           publishErrors++;
@@ -138,6 +166,14 @@ async function measure(
   for (const [key, committed] of commits) {
     for (const t of receipts.got.get(key) ?? []) latencies.push(Math.max(0, t - committed));
   }
+  // p99 per 2-s slice of publishing (by commit time): where in the run the slow deliveries were.
+  const slices: number[][] = [];
+  const publishStart = Math.min(...commits.values());
+  for (const [key, committed] of commits) {
+    const slice = Math.floor((committed - publishStart) / 2000);
+    for (const t of receipts.got.get(key) ?? []) (slices[slice] ??= []).push(Math.max(0, t - committed));
+  }
+  const p99BySlice = slices.map((l) => round(summarize(l ?? []).p99, 1));
   for (const close of closers) close();
   const s = summarize(latencies);
   return {
@@ -152,6 +188,11 @@ async function measure(
     heapPerSubscriberKiB: round((loaded.heapUsed - idle.heapUsed) / 1024 / options.subscribers, 1),
     rssIdleMiB: round(idle.rss / 1024 / 1024, 1),
     rssWithSubscribersMiB: round(loaded.rss / 1024 / 1024, 1),
+    p99BySlice,
+    settled: {
+      rssPerSubscriberKiB: round((settled.rss - idle.rss) / 1024 / options.subscribers, 1),
+      heapPerSubscriberKiB: round((settled.heapUsed - idle.heapUsed) / 1024 / options.subscribers, 1),
+    },
     pauses,
   };
 }
@@ -176,7 +217,10 @@ export async function fanoutBench(options: FanoutOptions): Promise<FanoutResult>
       `CREATE TABLE bench_event (run_id text NOT NULL, seq int NOT NULL, type text, status text, percent int, phase text, message text, at timestamptz DEFAULT now(), PRIMARY KEY (run_id, seq))`,
     );
     const baseRuns = Array.from({ length: options.runs }, () => newRunId());
-    const seqs = new Map<string, number>();
+    const basePublisher = await spawnChild(`${ROOT}/bench/servers/publisher.ts`, {
+      env: { DATABASE_URL: baseDb.url, BENCH_PUBLISH: 'baseline' },
+    });
+    children.push(basePublisher);
     const wsUrl = baseline.url.replace(/^http/, 'ws');
     const baselineSide = await measure(
       baseline,
@@ -194,33 +238,7 @@ export async function fanoutBench(options: FanoutOptions): Promise<FanoutResult>
           socket.once('open', () => resolve(() => socket.terminate()));
           socket.once('error', reject);
         }),
-      async (runId) => {
-        const seq = (seqs.get(runId) ?? 1) + 1;
-        seqs.set(runId, seq);
-        const event = {
-          runId,
-          seq,
-          type: 'PROGRESS',
-          status: 'RUNNING',
-          percent: 50,
-          phase: 'Agent working',
-          message: `tick ${seq}`,
-          run: { id: runId, status: 'RUNNING', percent: 50 },
-        };
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query(
-            `INSERT INTO bench_event (run_id, seq, type, status, percent, phase, message) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-            [runId, seq, event.type, event.status, event.percent, event.phase, event.message],
-          );
-          await client.query(`SELECT pg_notify('bench_ws_events', $1)`, [JSON.stringify(event)]);
-          await client.query('COMMIT');
-        } finally {
-          client.release();
-        }
-        return seq;
-      },
+      (runId) => publishVia(basePublisher, runId),
     );
     await baseline.stop();
     log(`  baseline p99 ${baselineSide.latency.p99} ms, ${baselineSide.rssPerSubscriberKiB} KiB/subscriber`);
@@ -262,6 +280,10 @@ export async function fanoutBench(options: FanoutOptions): Promise<FanoutResult>
         svcRuns.push(run.id);
       },
     );
+    const svcPublisher = await spawnChild(`${ROOT}/bench/servers/publisher.ts`, {
+      env: { DATABASE_URL: svcDb.url, BENCH_PUBLISH: 'service' },
+    });
+    children.push(svcPublisher);
     const clients: Client[] = [];
     const serviceSide = await measure(
       service,
@@ -300,13 +322,7 @@ export async function fanoutBench(options: FanoutOptions): Promise<FanoutResult>
             });
           });
         }),
-      async (runId) => {
-        const result = await store.transition(runId, (run) => ({
-          phase: 'Agent working',
-          event: { type: 'PROGRESS', message: `tick ${run.lastSeq + 1}` },
-        }));
-        return result!.events[0].seq;
-      },
+      (runId) => publishVia(svcPublisher, runId),
     );
     log(`  service p99 ${serviceSide.latency.p99} ms, ${serviceSide.rssPerSubscriberKiB} KiB/subscriber`);
     await service.stop();

@@ -8,8 +8,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { serveChild } from '../lib/child.js';
-
-export const BASELINE_CHANNEL = 'bench_ws_events';
+import { BASELINE_CHANNEL } from '../lib/common.js';
 
 const byRun = new Map<string, Set<WebSocket>>();
 const server = createServer();

@@ -45,18 +45,24 @@ class RunFeed {
   async after(after: number): Promise<LiveEvent[]> {
     const first = this.tail[0]?.seq;
     if (first !== undefined && after + 1 >= first && after < this.loaded) {
-      return this.tail.filter((e) => e.seq > after).slice(0, PAGE);
+      return this.fromTail(after);
     }
     if (after >= this.loaded) {
       // Every announced event is loaded already: asking the log would only confirm there is none.
       // (Without this, each subscriber's "anything more?" after a batch was one more read per event.)
       if (!this.stale && this.noticed <= this.loaded) return [];
       await this.refresh();
-      if (after < this.loaded) return this.tail.filter((e) => e.seq > after).slice(0, PAGE);
+      if (after < this.loaded) return this.fromTail(after);
       return [];
     }
     // Older than the cache: a replay straight from the log.
     return this.read(after, PAGE);
+  }
+
+  /** The cached events after `after` (the tail holds consecutive seqs, so this is one slice). */
+  private fromTail(after: number): LiveEvent[] {
+    const start = Math.max(0, after + 1 - (this.tail[0]?.seq ?? 0));
+    return this.tail.slice(start, start + PAGE);
   }
 
   /** Resolves when events beyond `seq` may exist, or on resync. */

@@ -46,6 +46,7 @@ describe('benchmarks (smoke sizes)', () => {
       expect(side.publishErrors).toBe(0);
       expect(side.delivered).toBe(side.expected);
       expect(finite(side.latency.p99) && finite(side.rssPerSubscriberKiB)).toBe(true);
+      expect(finite(side.settled.rssPerSubscriberKiB) && finite(side.pauses.loopMaxMs)).toBe(true);
     }
     // 3 and 4: changes were released and measured; requests counted; never a double-poll.
     for (const p of [...r.poller, ...r.scaleout.poller]) {
