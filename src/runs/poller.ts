@@ -30,6 +30,12 @@ export interface PollerOptions {
 const MAX_STOP_ATTEMPTS = 20;
 const MAX_BACKOFF_MS = 60_000;
 const CONCURRENCY = 4;
+/**
+ * Woken ticks (a run was queued or cancelled) start at most this often. Without a floor, a burst of
+ * startRun calls kept the poller claiming back to back: a few queries per tick, hundreds of ticks a
+ * second, about as much database work as the calls themselves (bench/RESULTS.md, scenario 1).
+ */
+const WAKE_MIN_GAP_MS = 100;
 
 /**
  * Drives runs through OpenHands: claims due runs under a lease, reads their upstream state, and
@@ -42,6 +48,7 @@ export class Poller {
   private wakeUp: (() => void) | undefined;
   private woken = false;
   private timer: NodeJS.Timeout | undefined;
+  private lastTickAt = 0;
   /** Runs handled per tick, for tests and metrics. */
   ticks = 0;
 
@@ -90,25 +97,35 @@ export class Poller {
     }
   }
 
+  /** Waits `ms`, or less when woken: then until WAKE_MIN_GAP_MS after the last tick began. */
   private sleep(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
     return new Promise((resolve) => {
-      this.wakeUp = () => {
+      let due = Date.now() + ms;
+      const finish = () => {
         clearTimeout(this.timer);
         this.wakeUp = undefined;
         this.woken = false;
         resolve();
       };
-      this.timer = setTimeout(() => this.wakeUp?.(), ms);
+      const schedule = (at: number) => {
+        due = at;
+        clearTimeout(this.timer);
+        this.timer = setTimeout(finish, Math.max(0, at - Date.now()));
+      };
+      this.wakeUp = () => {
+        if (!this.running) return finish();
+        const soonest = this.lastTickAt + Math.min(WAKE_MIN_GAP_MS, this.options.intervalMs);
+        if (soonest < due) schedule(soonest);
+      };
+      schedule(due);
+      if (this.woken) this.wakeUp();
     });
   }
 
   /** One round: claim, work, release. Returns how many runs it handled. */
   async tick(): Promise<number> {
     this.ticks++;
+    this.lastTickAt = Date.now();
     const { owner, leaseMs, batchSize, maxActiveRuns } = this.options;
     const prisma = this.store.prisma;
     const dueIds = await claimDueRuns(prisma, owner, leaseMs, batchSize);
