@@ -171,7 +171,8 @@ async function measure(
   const publishStart = Math.min(...commits.values());
   for (const [key, committed] of commits) {
     const slice = Math.floor((committed - publishStart) / 2000);
-    for (const t of receipts.got.get(key) ?? []) (slices[slice] ??= []).push(Math.max(0, t - committed));
+    slices[slice] ??= [];
+    for (const t of receipts.got.get(key) ?? []) slices[slice].push(Math.max(0, t - committed));
   }
   const p99BySlice = slices.map((l) => round(summarize(l ?? []).p99, 1));
   for (const close of closers) close();
