@@ -104,7 +104,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   const tokens = new TokenVerifier(prisma, config.apiTokens, config.authDisabled);
   const bootstrapToken = await ensureBootstrapToken(prisma, config.apiTokens, config.authDisabled);
-  const live = new Subscriptions(prisma, feeds, runs, ops.limits.maxSubscriptionsPerToken);
+  const live = new Subscriptions(feeds, runs, ops.limits.maxSubscriptionsPerToken);
   const yoga = createGraphQL({
     prisma,
     services: { runs, live },

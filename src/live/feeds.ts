@@ -126,6 +126,52 @@ class RunFeed {
   }
 }
 
+/**
+ * Run rows for list subscribers (runsChanged). Every subscriber wakes on the same notice, so the
+ * reads asked for in one turn of the event loop become one query, and each caller gets its rows from
+ * it: the same row objects, which also lets their renders be shared (src/graphql/shared-render.ts).
+ */
+class RunBatchReader {
+  private pending: { ids: Set<string>; waiters: Array<BatchWaiter> } | undefined;
+
+  constructor(private readonly prisma: PrismaClient) {}
+
+  read(ids: string[]): Promise<Run[]> {
+    if (!this.pending) {
+      this.pending = { ids: new Set(), waiters: [] };
+      setImmediate(() => void this.flush());
+    }
+    const batch = this.pending;
+    for (const id of ids) batch.ids.add(id);
+    return new Promise((resolve, reject) => batch.waiters.push({ ids, resolve, reject }));
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = undefined;
+    if (!batch) return;
+    try {
+      const ids = [...batch.ids];
+      const byId = new Map<string, Run>();
+      for (let i = 0; i < ids.length; i += RECHECK_CHUNK) {
+        const rows = await this.prisma.run.findMany({
+          where: { id: { in: ids.slice(i, i + RECHECK_CHUNK) } },
+        });
+        for (const row of rows) byId.set(row.id, row);
+      }
+      for (const w of batch.waiters) w.resolve(w.ids.flatMap((id) => byId.get(id) ?? []));
+    } catch (error) {
+      for (const w of batch.waiters) w.reject(error);
+    }
+  }
+}
+
+interface BatchWaiter {
+  ids: string[];
+  resolve: (runs: Run[]) => void;
+  reject: (error: unknown) => void;
+}
+
 /** The runs this replica's subscribers follow, fed by the notice bus. */
 export class RunFeeds {
   private readonly feeds = new Map<string, RunFeed>();
@@ -134,12 +180,14 @@ export class RunFeeds {
   private readonly off: () => void;
   private readonly recheckTimer: NodeJS.Timeout;
   private rechecking = false;
+  private readonly runReader: RunBatchReader;
 
   constructor(
     private readonly prisma: PrismaClient,
     bus: NoticeBus,
   ) {
     this.recheckTimer = setInterval(() => void this.recheck(), RECHECK_MS).unref();
+    this.runReader = new RunBatchReader(prisma);
     this.off = bus.listen({
       notice: (notice) => {
         this.feeds.get(notice.runId)?.announce(notice.seq);
@@ -180,6 +228,11 @@ export class RunFeeds {
       this.changeListeners.delete(listener);
       this.resyncListeners.delete(onResync);
     };
+  }
+
+  /** The current rows of these runs (missing ones left out), batched with other callers'. */
+  readRuns(ids: string[]): Promise<Run[]> {
+    return this.runReader.read(ids);
   }
 
   get followed(): number {

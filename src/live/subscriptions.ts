@@ -1,6 +1,5 @@
 import { canAccessProject, type Principal } from '../auth/principal.js';
 import { AppError } from '../errors.js';
-import type { PrismaClient } from '../generated/prisma/client.js';
 import type { RunService } from '../runs/service.js';
 import { isFinal, type RunStatus } from '../runs/status.js';
 import type { Run } from '../runs/store.js';
@@ -19,7 +18,6 @@ export class Subscriptions {
   private readonly active = new Map<StopSignal, Principal>();
 
   constructor(
-    private readonly prisma: PrismaClient,
     private readonly feeds: RunFeeds,
     private readonly runs: RunService,
     /** Open subscriptions one token may hold on this replica; 0 = unlimited. */
@@ -139,7 +137,7 @@ export class Subscriptions {
       },
       () => {},
     );
-    const prisma = this.prisma;
+    const feeds = this.feeds;
     return this.iterate(principal, off, async function* (signal) {
       while (!signal.aborted) {
         if (pending.size === 0) {
@@ -155,7 +153,7 @@ export class Subscriptions {
         pending.clear();
         let runs: Run[];
         try {
-          runs = await prisma.run.findMany({ where: { id: { in: [...batch.keys()] } } });
+          runs = await feeds.readRuns([...batch.keys()]);
         } catch {
           for (const [id, seq] of batch) pending.set(id, Math.max(seq, pending.get(id) ?? 0));
           await sleep(RETRY_MS, signal);
@@ -163,7 +161,7 @@ export class Subscriptions {
         }
         for (const run of runs) {
           if (filter.status?.length && !filter.status.includes(run.status)) continue;
-          yield { run, seq: run.lastSeq };
+          yield changedPayload(run);
         }
       }
     });
@@ -218,6 +216,21 @@ class Stream<T> implements AsyncIterableIterator<T> {
   [Symbol.asyncIterator](): this {
     return this;
   }
+}
+
+/**
+ * One payload object per run row read, so every runsChanged subscriber given that row is given the
+ * same object, and its render is shared (src/graphql/shared-render.ts keys renders by payload).
+ */
+const payloads = new WeakMap<Run, { run: Run; seq: number }>();
+
+function changedPayload(run: Run): { run: Run; seq: number } {
+  let payload = payloads.get(run);
+  if (!payload) {
+    payload = { run, seq: run.lastSeq };
+    payloads.set(run, payload);
+  }
+  return payload;
 }
 
 function snapshot(run: Run): LiveEvent {

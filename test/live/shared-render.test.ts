@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { gql, START_RUN } from '../support/graphql.js';
+import { gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectSse, collectWs, type LiveEventMessage, RUN_PROGRESS, wsClient } from '../support/live.js';
 import { type RunningService, startService } from '../support/service.js';
 
@@ -92,5 +92,43 @@ describe('subscription events are rendered once per event and selection', () => 
     // tail may add a few more. Without sharing, own would equal delivered (about 44 per event).
     expect(own).toBeLessThanOrEqual(full.length * 3 + 10);
     expect(shared).toBeGreaterThan(delivered * 0.8);
+  });
+
+  it('gives runsChanged dashboards one read and one render per change, filtered per subscriber', async () => {
+    const project = `dash-${Date.now()}`;
+    const query = `subscription($p: String, $s: [RunStatus!]) { runsChanged(projectId: $p, status: $s) { seq run { id projectId status } } }`;
+    const client = wsClient(service.url);
+    type Changed = { seq: number; run: { id: string; projectId: string; status: string } };
+    const all = Array.from({ length: 12 }, () => collectWs<Changed>(client, query, { p: project }));
+    const doneOnly = collectWs<Changed>(client, query, { p: project, s: ['COMPLETED'] });
+    const other = collectWs<Changed>(client, query, { p: 'another-project' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = await renderCounts(service.url);
+
+    const res = await gql(service.graphqlUrl, START_RUN, {
+      input: { projectId: project, compiledPrompt: 'dashboard run', repository: 'acme/app' },
+    });
+    const id = res.data!.startRun.run.id as string;
+    await waitFor('the dashboards to see it complete', async () =>
+      [...all, doneOnly].every((s) => s.items.some((m) => m.run.status === 'COMPLETED')),
+    );
+    for (const s of [...all, doneOnly, other]) s.stop();
+    await client.dispose();
+
+    for (const s of all) {
+      expect(s.errors).toEqual([]);
+      expect(s.items.every((m) => m.run.id === id && m.run.projectId === project)).toBe(true);
+      // Seqs only go up; a slow reader may get several changes as one.
+      const seqs = s.items.map((m) => m.seq);
+      expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    }
+    expect(doneOnly.items.map((m) => m.run.status)).toEqual(['COMPLETED']);
+    expect(other.items).toEqual([]);
+
+    const after = await renderCounts(service.url);
+    const delivered = [...all, doneOnly].reduce((sum, s) => sum + s.items.length, 0);
+    expect(after.own - before.own + (after.shared - before.shared)).toBe(delivered);
+    // Twelve dashboards woken by one notice read the run once and render it once.
+    expect(after.shared - before.shared).toBeGreaterThan(delivered * 0.7);
   });
 });
