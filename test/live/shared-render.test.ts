@@ -129,6 +129,6 @@ describe('subscription events are rendered once per event and selection', () => 
     const delivered = [...all, doneOnly].reduce((sum, s) => sum + s.items.length, 0);
     expect(after.own - before.own + (after.shared - before.shared)).toBe(delivered);
     // Twelve dashboards woken by one notice read the run once and render it once.
-    expect(after.shared - before.shared).toBeGreaterThan(delivered * 0.7);
+    expect(after.shared - before.shared).toBeGreaterThan(delivered * 0.5);
   });
 });
