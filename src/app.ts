@@ -161,6 +161,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const websocket = attachWebSocket(server, yoga, tokens, {
     keepAliveMs: config.websocketKeepAliveMs,
     maxPayloadBytes: ops.limits.graphqlMaxBodyBytes,
+    maxConnectionsPerToken: ops.limits.maxConnectionsPerToken,
+    onConnectionLimit: () => metrics.rateLimited.inc({ limit: 'connections' }),
   });
   metrics.attach({
     prisma,

@@ -23,6 +23,8 @@ export interface OpsConfig {
     mutationBurst: number;
     /** Open subscriptions per token on one replica; 0 turns the limit off. */
     maxSubscriptionsPerToken: number;
+    /** Open graphql-ws connections per token on one replica; 0 turns the limit off. */
+    maxConnectionsPerToken: number;
   };
   /** Schema introspection (and GraphiQL, which needs it); off by default when NODE_ENV=production. */
   introspection: boolean;
@@ -57,6 +59,7 @@ export function loadOpsConfig(env: Env): OpsConfig {
         1_000_000,
       ),
       maxSubscriptionsPerToken: int(env, 'MAX_SUBSCRIPTIONS_PER_TOKEN', 2000, 0, 1_000_000),
+      maxConnectionsPerToken: int(env, 'MAX_CONNECTIONS_PER_TOKEN', 2000, 0, 1_000_000),
     },
     introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
     metricsToken: read(env, 'METRICS_TOKEN'),

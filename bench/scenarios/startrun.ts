@@ -242,6 +242,7 @@ export function serviceEnv(
     // subscriptions) would otherwise be what is measured. The baselines have no such limits either.
     RATE_LIMIT_MUTATIONS_PER_MINUTE: '0',
     MAX_SUBSCRIPTIONS_PER_TOKEN: '0',
+    MAX_CONNECTIONS_PER_TOKEN: '0',
     ...extra,
   };
 }

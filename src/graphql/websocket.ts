@@ -12,6 +12,10 @@ export interface WebSocketOptions {
   keepAliveMs: number;
   /** Largest message accepted (GRAPHQL_MAX_BODY_BYTES); bigger ones close the socket with 1009. */
   maxPayloadBytes?: number;
+  /** Open sockets one token may hold on this replica (MAX_CONNECTIONS_PER_TOKEN); 0 = no limit. */
+  maxConnectionsPerToken?: number;
+  /** Told when a socket is refused for that limit (metrics). */
+  onConnectionLimit?: () => void;
 }
 
 interface EnvelopRoot {
@@ -47,6 +51,14 @@ export function attachWebSocket(
         // false → graphql-ws closes the socket with 4403 Forbidden.
         if (!principal) return false;
         const socket = ctx.extra.socket;
+        // Counted after the await and registered right below, so concurrent connects cannot slip past.
+        const max = options.maxConnectionsPerToken ?? 0;
+        if (max > 0 && countOf(principals, principal.name) >= max) {
+          options.onConnectionLimit?.();
+          // 1008 Policy Violation with the reason, not graphql-ws's 4403, which would read as a bad token.
+          socket.close(1008, `Too many open connections for this token (at most ${max})`);
+          return false;
+        }
         // Nothing reads the upgrade request after this check; graphql-ws would hold it (headers and
         // all) for the socket's whole life, which at thousands of idle sockets is real memory.
         (ctx.extra as { request?: unknown }).request = undefined;
@@ -117,6 +129,12 @@ export function attachWebSocket(
       await disposable.dispose();
     },
   };
+}
+
+function countOf(principals: Map<WebSocket, Principal>, name: string): number {
+  let open = 0;
+  for (const p of principals.values()) if (p.name === name) open++;
+  return open;
 }
 
 export { CloseCode };

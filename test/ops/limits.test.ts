@@ -44,7 +44,7 @@ describe('abuse limits', () => {
     sim = await startSimulator({ stepMs: 30, rateLimit: false });
     service = await startService(db.url, sim.url, {
       POLLER_ENABLED: 'false',
-      API_TOKENS: `${TEST_TOKEN},rate-a,rate-b,sub-token`,
+      API_TOKENS: `${TEST_TOKEN},rate-a,rate-b,sub-token,conn-token`,
       GRAPHQL_MAX_DEPTH: '6',
       GRAPHQL_MAX_COST: '600',
       GRAPHQL_MAX_DOCUMENT_BYTES: '4000',
@@ -53,6 +53,7 @@ describe('abuse limits', () => {
       RATE_LIMIT_MUTATIONS_PER_MINUTE: '6',
       RATE_LIMIT_MUTATIONS_BURST: '3',
       MAX_SUBSCRIPTIONS_PER_TOKEN: '2',
+      MAX_CONNECTIONS_PER_TOKEN: '2',
     });
   });
   afterAll(async () => {
@@ -306,6 +307,60 @@ describe('abuse limits', () => {
         second.stop();
       } finally {
         await client.dispose();
+      }
+    });
+  });
+
+  describe('open WebSockets per token (MAX_CONNECTIONS_PER_TOKEN)', () => {
+    /** Connects (lazy clients connect on their first subscription) and reports how the socket fared. */
+    function connect(token: string) {
+      let closedWith: { code: number; reason: string } | undefined;
+      const connected = new Promise<boolean>((resolve) => {
+        const client = wsClient(service.url, token, {
+          on: {
+            connected: () => resolve(true),
+            closed: (event) => {
+              closedWith = event as { code: number; reason: string };
+              resolve(false);
+            },
+          },
+        });
+        collectWs(client, RUNS_CHANGED, {});
+        handles.push(client);
+      });
+      return { connected, closed: () => closedWith };
+    }
+    const handles: Array<ReturnType<typeof wsClient>> = [];
+
+    it('closes one socket too many with 1008 and the reason, and accepts it again once one is gone', async () => {
+      try {
+        const a = connect('conn-token');
+        const b = connect('conn-token');
+        expect(await a.connected).toBe(true);
+        expect(await b.connected).toBe(true);
+        const c = connect('conn-token');
+        expect(await c.connected).toBe(false);
+        expect(c.closed()).toMatchObject({ code: 1008 });
+        expect(c.closed()?.reason).toMatch(/Too many open connections for this token \(at most 2\)/);
+        // Another token is unaffected.
+        expect(await connect('rate-a').connected).toBe(true);
+        const metrics = await (await fetch(`${service.url}/metrics`)).text();
+        expect(metrics).toMatch(/openhands_runner_rate_limited_total\{limit="connections"\} 1/);
+
+        await handles[0].dispose();
+        await waitFor(
+          'the closed socket to be gone',
+          async () =>
+            Number(
+              (await (await fetch(`${service.url}/metrics`)).text()).match(
+                /^openhands_runner_websocket_connections (\d+)/m,
+              )?.[1],
+            ) <= 2,
+          5000,
+        );
+        expect(await connect('conn-token').connected).toBe(true);
+      } finally {
+        await Promise.all(handles.map((h) => h.dispose()));
       }
     });
   });
