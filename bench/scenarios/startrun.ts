@@ -133,6 +133,8 @@ export async function startRunBench(options: StartRunOptions): Promise<StartRunR
   try {
     const baseline = await spawnChild(`${ROOT}/bench/servers/baseline-yoga.ts`, {
       env: { DATABASE_URL: baseDb.url },
+      // Profiled too, so the two profiles can be compared package by package.
+      cpuProfDir: options.cpuProfDir ? `${options.cpuProfDir}/baseline` : undefined,
     });
     children.push(baseline);
     const baselineIdle = (await baseline.memory()).rss;
