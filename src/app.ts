@@ -30,6 +30,7 @@ import { Poller } from './runs/poller.js';
 import { RunService } from './runs/service.js';
 import { RunStore } from './runs/store.js';
 import { type Database, openDatabase } from './storage/database.js';
+import { DeliveryRetention } from './webhooks/retention.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import { WebhookService } from './webhooks/service.js';
 
@@ -176,6 +177,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ops.tokenRecheckMs,
     log.child({ component: 'tokens' }),
   );
+  const retention = new DeliveryRetention(
+    prisma,
+    config.webhooks.retentionDays,
+    log.child({ component: 'webhooks' }),
+  );
 
   let stopped = false;
   return {
@@ -199,6 +205,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       });
       if (config.poller.enabled) poller.start();
       revocation.start();
+      retention.start();
       accepting = true;
       const address = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -211,6 +218,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       // /ready now answers 503; give load balancers SHUTDOWN_DELAY_MS to notice before refusing.
       if (ops.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, ops.shutdownDelayMs));
       await revocation.stop();
+      await retention.stop();
       // Stop accepting, end subscriptions (they complete; sockets close with 1001), let the
       // poller finish its round and give back its leases, then drain HTTP and close the database.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -32,6 +32,8 @@ export interface Config {
     /** A shared X-Gitlab-Token value, or a `whsec_…` signing token (Standard Webhooks signatures). */
     gitlabSecret: string | undefined;
     maxBodyBytes: number;
+    /** Delivery records older than this many days are deleted; 0 keeps them all. */
+    retentionDays: number;
   };
   /** Limits, metrics, token checks and shutdown (src/ops-config.ts). */
   ops: OpsConfig;
@@ -178,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
       githubSecret: read(env, 'GITHUB_WEBHOOK_SECRET'),
       gitlabSecret: webhookSecret(env, 'GITLAB_WEBHOOK_SECRET'),
       maxBodyBytes: int(env, 'WEBHOOK_MAX_BODY_BYTES', 1024 * 1024, 1024, 25 * 1024 * 1024),
+      retentionDays: int(env, 'WEBHOOK_RETENTION_DAYS', 30, 0, 100 * 365),
     },
     ops: loadOpsConfig(env),
   };
