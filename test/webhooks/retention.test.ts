@@ -71,9 +71,7 @@ describe('webhook delivery retention (WEBHOOK_RETENTION_DAYS)', () => {
     }
   });
 
-  it('refuses a negative or non-numeric WEBHOOK_RETENTION_DAYS with the variable named', () => {
-    expect(loadConfig({ WEBHOOK_RETENTION_DAYS: '7' }).webhooks.retentionDays).toBe(7);
-    expect(loadConfig({}).webhooks.retentionDays).toBe(30);
+  it('refuses a negative or non-numeric WEBHOOK_RETENTION_DAYS, naming the variable', () => {
     for (const bad of ['-1', 'soon'])
       expect(() => loadConfig({ WEBHOOK_RETENTION_DAYS: bad })).toThrow(/WEBHOOK_RETENTION_DAYS/);
   });

@@ -90,16 +90,19 @@ describe('webhook configuration', () => {
       GITHUB_WEBHOOK_SECRET: 'a',
       GITLAB_WEBHOOK_SECRET: GITLAB_SIGNING_TOKEN,
       WEBHOOK_MAX_BODY_BYTES: '4096',
+      WEBHOOK_RETENTION_DAYS: '7',
     });
     expect(config.webhooks).toEqual({
       githubSecret: 'a',
       gitlabSecret: GITLAB_SIGNING_TOKEN,
       maxBodyBytes: 4096,
+      retentionDays: 7,
     });
     expect(loadConfig({}).webhooks).toEqual({
       githubSecret: undefined,
       gitlabSecret: undefined,
       maxBodyBytes: 1024 * 1024,
+      retentionDays: 30,
     });
   });
 
