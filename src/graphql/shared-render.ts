@@ -6,6 +6,7 @@ import {
   type ExecutionResult,
   execute,
   getOperationAST,
+  getVariableValues,
   Kind,
   visit,
 } from 'graphql';
@@ -58,16 +59,22 @@ export function useSharedSubscriptionRender(onDelivered: OnDelivered = () => {})
   return {
     onSubscribe({ subscribeFn, setSubscribeFn }) {
       setSubscribeFn(async (args: ExecutionArgs) => {
+        // Variables that do not coerce: the stock executor answers with the codes it always gives
+        // (BAD_USER_INPUT), before any resolver runs.
+        const operation = getOperationAST(args.document, args.operationName);
+        const variables = operation
+          ? getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {})
+          : undefined;
+        if (!operation || !variables?.coerced) return subscribeFn(args);
+        // Refused by the resolver (NOT_FOUND, RATE_LIMITED, …): its errors, as the stock one gives them.
         const source = await createSourceEventStream(args);
-        // Refused (bad variables, NOT_FOUND, …): nothing was opened, so let the stock executor
-        // produce the error response with the codes it always gives.
-        if (!isAsyncIterator(source)) return subscribeFn(args);
+        if (!isAsyncIterator(source)) return source;
         let documentId = documentIds.get(args.document);
         if (documentId === undefined) {
           documentId = nextDocumentId++;
           documentIds.set(args.document, documentId);
         }
-        const key = `${documentId}\0${args.operationName ?? ''}\0${selectionVariables(args)}`;
+        const key = `${documentId}\0${args.operationName ?? ''}\0${selectionVariables(args, variables.coerced)}`;
         return new MappedStream(source, (payload) => render(args, key, payload));
       });
     },
@@ -92,11 +99,16 @@ class MappedStream implements AsyncIterableIterator<ExecutionResult> {
   next(): Promise<IteratorResult<ExecutionResult>> {
     return this.source
       .next()
-      .then((item) =>
+      .then((item): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> =>
         item.done
-          ? { done: true as const, value: undefined }
-          : Promise.resolve(this.map(item.value)).then((value) => ({ done: false as const, value })),
-      );
+          ? { done: true, value: undefined }
+          : Promise.resolve(this.map(item.value)).then((value) => ({ done: false, value })),
+      )
+      .catch(async (error: unknown): Promise<never> => {
+        // A consumer does not call return() after a failed next(): end the source here.
+        await this.source.return?.();
+        throw error;
+      });
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
@@ -121,7 +133,7 @@ const usedVariables = new WeakMap<DocumentNode, Map<string, string[]>>();
  * except the root field's own arguments (runId and afterSeq choose the events, not their shape), so
  * subscribers resuming from different points still share renders.
  */
-function selectionVariables(args: ExecutionArgs): string {
+function selectionVariables(args: ExecutionArgs, coerced: Record<string, unknown>): string {
   let byOperation = usedVariables.get(args.document);
   if (!byOperation) {
     byOperation = new Map();
@@ -133,8 +145,9 @@ function selectionVariables(args: ExecutionArgs): string {
     names = variablesBelowRoot(args.document, args.operationName);
     byOperation.set(name, names);
   }
-  const values = (args.variableValues ?? {}) as Record<string, unknown>;
-  return JSON.stringify(names.map((n) => values[n] ?? null));
+  // Coerced values (defaults applied); [] for absent and [value] for present keeps "not sent" apart
+  // from an explicit null.
+  return JSON.stringify(names.map((n) => (n in coerced ? [coerced[n]] : [])));
 }
 
 function variablesBelowRoot(document: DocumentNode, operationName?: string | null): string[] {

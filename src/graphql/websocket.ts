@@ -51,6 +51,8 @@ export function attachWebSocket(
         // false → graphql-ws closes the socket with 4403 Forbidden.
         if (!principal) return false;
         const socket = ctx.extra.socket;
+        // Gone while its token was checked: its 'close' has fired already, so it must not be registered.
+        if (socket.readyState !== socket.OPEN) return false;
         // Counted after the await and registered right below, so concurrent connects cannot slip past.
         const max = options.maxConnectionsPerToken ?? 0;
         if (max > 0 && countOf(principals, principal.name) >= max) {

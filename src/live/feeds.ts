@@ -43,20 +43,17 @@ class RunFeed {
 
   /** Events with seq > after, in order, at most PAGE of them. */
   async after(after: number): Promise<LiveEvent[]> {
+    // A read in flight may bring what this caller needs (or fail): let it land, then decide.
+    while (this.refreshing) await this.refreshing.catch(() => {});
     const first = this.tail[0]?.seq;
-    if (first !== undefined && after + 1 >= first && after < this.loaded) {
-      return this.fromTail(after);
-    }
-    if (after >= this.loaded) {
-      // Every announced event is loaded already: asking the log would only confirm there is none.
-      // (Without this, each subscriber's "anything more?" after a batch was one more read per event.)
-      if (!this.stale && this.noticed <= this.loaded) return [];
-      await this.refresh();
-      if (after < this.loaded) return this.fromTail(after);
-      return [];
-    }
+    if (first !== undefined && after + 1 >= first && after < this.loaded) return this.fromTail(after);
     // Older than the cache: a replay straight from the log.
-    return this.read(after, PAGE);
+    if (after < this.loaded) return this.read(after, PAGE);
+    // Every announced event is loaded already: asking the log would only confirm there is none.
+    // (Without this, each subscriber's "anything more?" after a batch was one more read per event.)
+    if (!this.stale && this.noticed <= this.loaded) return [];
+    await this.refresh();
+    return after < this.loaded ? this.fromTail(after) : [];
   }
 
   /** The cached events after `after` (the tail holds consecutive seqs, so this is one slice). */
@@ -67,7 +64,7 @@ class RunFeed {
 
   /** Resolves when events beyond `seq` may exist, or on resync. */
   waitBeyond(seq: number, signal: StopSignal): Promise<void> {
-    if (this.noticed > seq || this.stale) return Promise.resolve();
+    if (this.noticed > seq || this.loaded > seq || this.stale) return Promise.resolve();
     return untilAborted(signal, (resolve) => {
       this.waiters.add(resolve);
       return () => this.waiters.delete(resolve);
@@ -108,6 +105,9 @@ class RunFeed {
         }
         // A full page: more rows may follow it.
         if (rows.length === CACHE_EVENTS) this.stale = true;
+        // Rows read without a notice of their own (after a resync, or past a full page) must reach
+        // the subscribers already waiting too.
+        if (rows.length || this.stale) this.wake();
       } finally {
         this.refreshing = undefined;
       }

@@ -197,10 +197,17 @@ class Stream<T> implements AsyncIterableIterator<T> {
   ) {}
 
   next(): Promise<IteratorResult<T>> {
-    return this.generator.next().then((result) => {
-      if (result.done) this.end();
-      return result;
-    });
+    return this.generator.next().then(
+      (result) => {
+        if (result.done) this.end();
+        return result;
+      },
+      (error: unknown) => {
+        // A consumer does not call return() after a failed next(): release the run and the slot here.
+        this.end();
+        throw error;
+      },
+    );
   }
 
   return(value?: unknown): Promise<IteratorResult<T>> {

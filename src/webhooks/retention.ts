@@ -8,17 +8,25 @@ const BATCH = 5000;
 const EVERY_MS = 60 * 60 * 1000;
 const FIRST_AFTER_MS = 5000;
 
-/** Deletes delivery records received more than `days` ago; returns how many went. */
-export async function pruneDeliveries(prisma: PrismaClient, days: number): Promise<number> {
+/**
+ * Deletes delivery records received more than `days` ago, a batch at a time, until none is left or
+ * `stopping()` says to stop; returns how many went.
+ */
+export async function pruneDeliveries(
+  prisma: PrismaClient,
+  days: number,
+  stopping: () => boolean = () => false,
+): Promise<number> {
   const cutoff = new Date(Date.now() - days * DAY_MS);
   let total = 0;
-  for (;;) {
+  while (!stopping()) {
     const deleted = await prisma.$executeRaw`
       DELETE FROM "WebhookDelivery" WHERE id IN (
         SELECT id FROM "WebhookDelivery" WHERE "receivedAt" < ${cutoff} LIMIT ${BATCH})`;
     total += deleted;
-    if (deleted < BATCH) return total;
+    if (deleted < BATCH) break;
   }
+  return total;
 }
 
 /**
@@ -29,6 +37,7 @@ export async function pruneDeliveries(prisma: PrismaClient, days: number): Promi
 export class DeliveryRetention {
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<unknown> = Promise.resolve();
+  private stopped = false;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -38,19 +47,26 @@ export class DeliveryRetention {
 
   start(): void {
     if (this.days <= 0 || this.timer) return;
+    this.stopped = false;
+    // The next pass is scheduled when this one ends, so passes never overlap.
     const run = () => {
-      this.pass = pruneDeliveries(this.prisma, this.days).then(
-        (deleted) => {
-          if (deleted > 0) this.log.info({ deleted, days: this.days }, 'old webhook deliveries deleted');
-        },
-        (error) => this.log.warn({ err: error }, 'could not delete old webhook deliveries'),
-      );
-      this.timer = setTimeout(run, EVERY_MS).unref();
+      this.pass = pruneDeliveries(this.prisma, this.days, () => this.stopped)
+        .then(
+          (deleted) => {
+            if (deleted > 0) this.log.info({ deleted, days: this.days }, 'old webhook deliveries deleted');
+          },
+          (error) => this.log.warn({ err: error }, 'could not delete old webhook deliveries'),
+        )
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(run, EVERY_MS).unref();
+        });
     };
     this.timer = setTimeout(run, FIRST_AFTER_MS).unref();
   }
 
+  /** Stops after the batch in flight (a large backlog never holds up shutdown). */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.pass;

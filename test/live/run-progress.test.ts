@@ -118,6 +118,26 @@ describe('runProgress', () => {
     expect(pastEnd.items).toEqual([]);
   });
 
+  it('replays a finished run to many subscribers opened at the same moment, each from its own afterSeq', async () => {
+    const id = await startRun('quick one, many readers');
+    await waitFor('run to finish', async () => {
+      const res = await gql(service.graphqlUrl, GET_RUN, { id });
+      return FINAL.includes(res.data!.run.status);
+    });
+    const stored = await storedSeqs(id);
+    // A fresh feed for this run on this instance: the first subscriber's read is in flight while the
+    // others ask; none of them may take "nothing loaded yet" for "nothing there".
+    const client = wsClient(service.url);
+    const starts = Array.from({ length: 12 }, (_, i) => i % stored.length);
+    const subs = starts.map((afterSeq) => collectWs(client, RUN_PROGRESS, { runId: id, afterSeq }));
+    await Promise.all(subs.map((s) => s.done));
+    await client.dispose();
+    subs.forEach((sub, i) => {
+      expect(sub.errors).toEqual([]);
+      expect(sub.items.map((e) => e.seq)).toEqual(stored.filter((seq) => seq > starts[i]));
+    });
+  });
+
   it('answers NOT_FOUND for an unknown run', async () => {
     const client = wsClient(service.url);
     const sub = collectWs(client, RUN_PROGRESS, { runId: 'run_00000000000000000000000000' });

@@ -10,6 +10,8 @@ const WITH_TIMELINE = `subscription($runId: ID!, $afterSeq: Int, $n: Int) {
   runProgress(runId: $runId, afterSeq: $afterSeq) { seq status run { id events(first: $n) { edges { node { seq } } } } }
 }`;
 
+const WITH_DEFAULT = WITH_TIMELINE.replace('$n: Int)', '$n: Int = 1)');
+
 interface TimelineEvent {
   seq: number;
   status: string;
@@ -59,11 +61,16 @@ describe('subscription events are rendered once per event and selection', () => 
     // The same document with different values of a variable the selection reads.
     const short = collectWs<TimelineEvent>(client, WITH_TIMELINE, { runId: id, afterSeq: 0, n: 1 });
     const long = collectWs<TimelineEvent>(client, WITH_TIMELINE, { runId: id, afterSeq: 0, n: 3 });
+    // A default applies when the variable is not sent, and an explicit null is something else.
+    const byDefault = collectWs<TimelineEvent>(client, WITH_DEFAULT, { runId: id, afterSeq: 0 });
+    const explicitNull = collectWs<TimelineEvent>(client, WITH_DEFAULT, { runId: id, afterSeq: 0, n: null });
     const all: Array<{ items: unknown[]; errors: unknown[]; done: Promise<void> }> = [
       ...ws,
       ...sse,
       short,
       long,
+      byDefault,
+      explicitNull,
     ];
     await Promise.all(all.map((s) => s.done));
     await client.dispose();
@@ -82,15 +89,17 @@ describe('subscription events are rendered once per event and selection', () => 
     // (The timeline is read when the event is rendered: early events see fewer than three entries.)
     for (const e of long.items) expect(e.run.events.edges.length).toBeLessThanOrEqual(3);
     expect(long.items.filter((e) => e.run.events.edges.length === 3).length).toBeGreaterThan(1);
+    for (const e of byDefault.items) expect(e.run.events.edges).toHaveLength(1);
+    expect(explicitNull.items.some((e) => e.run.events.edges.length > 1)).toBe(true);
 
     const after = await renderCounts(service.url);
     const delivered = all.reduce((sum, s) => sum + s.items.length, 0);
     const own = after.own - before.own;
     const shared = after.shared - before.shared;
     expect(own + shared).toBe(delivered);
-    // At most one render per event per distinct selection (3 of them); replays read past the shared
+    // At most one render per event per distinct selection (5 of them); replays read past the shared
     // tail may add a few more. Without sharing, own would equal delivered (about 44 per event).
-    expect(own).toBeLessThanOrEqual(full.length * 3 + 10);
+    expect(own).toBeLessThanOrEqual(full.length * 5 + 10);
     expect(shared).toBeGreaterThan(delivered * 0.8);
   });
 
