@@ -3,7 +3,7 @@ import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectSse, collectWs, expectContiguous, RUN_PROGRESS, wsClient } from '../support/live.js';
-import { type RunningService, startService } from '../support/service.js';
+import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
 
 const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'];
 
@@ -145,6 +145,29 @@ describe('runProgress', () => {
     await client.dispose();
     expect(sub.items).toEqual([]);
     expect(JSON.stringify(sub.errors)).toContain('NOT_FOUND');
+  });
+
+  it('answers BAD_USER_INPUT for variables of the wrong type, on both transports', async () => {
+    const variables = { runId: 'run_00000000000000000000000000', afterSeq: 'two' };
+    const client = wsClient(service.url);
+    const ws = collectWs(client, RUN_PROGRESS, variables);
+    await ws.done.catch(() => {});
+    await client.dispose();
+    expect(ws.items).toEqual([]);
+    expect(JSON.stringify(ws.errors)).toContain('BAD_USER_INPUT');
+    // SSE: refused before the stream opens, as an HTTP error with the same code.
+    const res = await fetch(`${service.url}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${TEST_TOKEN}`,
+      },
+      body: JSON.stringify({ query: RUN_PROGRESS, variables }),
+    });
+    const body = await res.text();
+    expect(body).toContain('BAD_USER_INPUT');
+    expect(body).toContain('afterSeq');
   });
 
   it('delivers every event to 1,000 subscribers of one run', async () => {
