@@ -38,6 +38,7 @@ function sizes() {
       eventsPerSec: s('events-per-sec', 200, 20),
       durationMs: s('fanout-duration-ms', 20_000, 1_000),
       settleMs: s('fanout-settle-ms', 15_000, 300),
+      warmupMs: s('fanout-warmup-ms', 3_000, 200),
     },
     poller: {
       runs: s('poller-runs', 10_000, 30),
@@ -145,7 +146,7 @@ function markdown(r: Results): string {
     out.push(`### 2. Subscription fan-out`);
     out.push('');
     out.push(
-      `${f.options.subscribers} subscribers (one WebSocket each) on ${f.options.runs} runs, ${f.options.eventsPerSec} events/s for ${f.options.durationMs / 1000} s; latency from the publisher's commit to client receipt.`,
+      `${f.options.subscribers} subscribers (one WebSocket each) on ${f.options.runs} runs, ${f.options.eventsPerSec} events/s for ${f.options.durationMs / 1000} s after ${(f.options.warmupMs ?? 0) / 1000} s of warm-up at the same rate; latency from the publisher's commit to client receipt.`,
     );
     out.push('');
     out.push(
