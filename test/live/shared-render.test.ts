@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectSse, collectWs, type LiveEventMessage, RUN_PROGRESS, wsClient } from '../support/live.js';
-import { type RunningService, startService } from '../support/service.js';
+import { type Stack, startStack } from '../support/runs.js';
+import type { RunningService } from '../support/service.js';
 
 /** A selection that reads a variable below the root: its renders must not be shared across values. */
 const WITH_TIMELINE = `subscription($runId: ID!, $afterSeq: Int, $n: Int) {
@@ -30,20 +29,14 @@ async function renderCounts(url: string): Promise<{ own: number; shared: number 
 }
 
 describe('subscription events are rendered once per event and selection', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
+  let stack: Stack;
   let service: RunningService;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ apiVersion: 'v1', stepMs: 40, rateLimit: false });
-    service = await startService(db.url, sim.url);
+    stack = await startStack({ apiVersion: 'v1', stepMs: 40 });
+    service = stack.service;
   });
-  afterAll(async () => {
-    await service?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
+  afterAll(async () => stack?.stop());
 
   it('shares renders across subscribers and resume points, on both transports, keeping each one whole', async () => {
     const res = await gql(service.graphqlUrl, START_RUN, {
