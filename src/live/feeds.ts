@@ -13,8 +13,12 @@ const CACHE_EVENTS = 256;
 const PAGE = 100;
 /** Even without a notice, followed runs are checked against the log this often (belt and braces). */
 const RECHECK_MS = 15_000;
-/** Runs per query of that check. */
-const RECHECK_CHUNK = 1000;
+/** Run ids per `IN (…)` query, for the check above and for runsChanged's batched reads. */
+const IDS_PER_QUERY = 1000;
+
+function* chunks<T>(items: T[], size = IDS_PER_QUERY): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
 
 /**
  * One followed run on this replica. The log in PostgreSQL is the truth; this keeps a short tail of
@@ -151,13 +155,10 @@ class RunBatchReader {
     this.pending = undefined;
     if (!batch) return;
     try {
-      const ids = [...batch.ids];
       const byId = new Map<string, Run>();
-      for (let i = 0; i < ids.length; i += RECHECK_CHUNK) {
-        const rows = await this.prisma.run.findMany({
-          where: { id: { in: ids.slice(i, i + RECHECK_CHUNK) } },
-        });
-        for (const row of rows) byId.set(row.id, row);
+      for (const ids of chunks([...batch.ids])) {
+        for (const row of await this.prisma.run.findMany({ where: { id: { in: ids } } }))
+          byId.set(row.id, row);
       }
       for (const w of batch.waiters) w.resolve(w.ids.flatMap((id) => byId.get(id) ?? []));
     } catch (error) {
@@ -253,10 +254,9 @@ export class RunFeeds {
     if (this.rechecking || this.feeds.size === 0) return;
     this.rechecking = true;
     try {
-      const ids = [...this.feeds.keys()];
-      for (let i = 0; i < ids.length; i += RECHECK_CHUNK) {
+      for (const ids of chunks([...this.feeds.keys()])) {
         const rows = await this.prisma.run.findMany({
-          where: { id: { in: ids.slice(i, i + RECHECK_CHUNK) } },
+          where: { id: { in: ids } },
           select: { id: true, lastSeq: true },
         });
         for (const row of rows) this.feeds.get(row.id)?.announce(row.lastSeq);
