@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import type { Simulator } from '../../src/simulator/index.js';
+import type { TestDatabase } from '../support/database.js';
 import { gql, waitFor } from '../support/graphql.js';
 import { collectWs, wsClient } from '../support/live.js';
-import { finalRun, startRun } from '../support/runs.js';
+import { finalRun, type Stack, startRun, startStack } from '../support/runs.js';
 import { type RunningService, startService } from '../support/service.js';
 import { GITHUB_SECRET, postGitHub, pullRequestPayload } from '../webhooks/helpers.js';
 import { getMetrics, sample } from './support.js';
@@ -14,21 +14,20 @@ describe('GET /metrics', () => {
   let db: TestDatabase;
   let sim: Simulator;
   let service: RunningService;
+  let stack: Stack;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 30, rateLimit: false, maxConversations: 100 });
-    service = await startService(db.url, sim.url, {
-      OPENHANDS_API_VERSION: 'v1',
-      METRICS_TOKEN,
-      GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
-    });
+    // startStack: a simulator with room for 100 conversations, and the service on API v1.
+    stack = await startStack(
+      {},
+      {
+        METRICS_TOKEN,
+        GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+      },
+    );
+    ({ db, sim, service } = stack);
   });
-  afterAll(async () => {
-    await service?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
+  afterAll(async () => stack?.stop());
 
   it('needs METRICS_TOKEN when one is set', async () => {
     expect((await getMetrics(service.url)).status).toBe(401);

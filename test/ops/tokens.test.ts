@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import type { TestDatabase } from '../support/database.js';
 import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectSse, collectWs, RUN_PROGRESS, wsClient } from '../support/live.js';
-import { sql } from '../support/runs.js';
-import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
+import { type Stack, sql, startStack } from '../support/runs.js';
+import { type RunningService, TEST_TOKEN } from '../support/service.js';
 import { createToken, tokensCli } from './support.js';
 
 const RUNS_CHANGED = `subscription($projectId: String) {
@@ -21,19 +20,15 @@ interface Changed {
 
 describe('stored API tokens', () => {
   let db: TestDatabase;
-  let sim: Simulator;
   let service: RunningService;
+  let stack: Stack;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 30, rateLimit: false, maxConversations: 100 });
-    service = await startService(db.url, sim.url, { OPENHANDS_API_VERSION: 'v1', TOKEN_RECHECK_MS: '200' });
+    // startStack: a simulator with room for 100 conversations, and the service on API v1.
+    stack = await startStack({}, { TOKEN_RECHECK_MS: '200' });
+    ({ db, service } = stack);
   });
-  afterAll(async () => {
-    await service?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
+  afterAll(async () => stack?.stop());
 
   /** Starts a run with the unscoped test token; `[sim:hang]` keeps it going. */
   async function startAs(token: string, projectId: string, prompt = 'Work [sim:hang]') {
