@@ -2,7 +2,7 @@
 // sample run followed to the end. Leaves both running for GraphiQL until Ctrl-C.
 import { randomBytes } from 'node:crypto';
 import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/service.js';
 import { startSimulator } from '../src/simulator/index.js';
 
 const simulator = await startSimulator({

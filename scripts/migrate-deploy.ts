@@ -1,6 +1,6 @@
 // Applies pending migrations to DATABASE_URL (or the embedded database in DATA_DIR) and exits.
 // The service does this itself at start-up; this is for release pipelines that migrate first.
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/service.js';
 import { openDatabase } from '../src/storage/database.js';
 
 const config = loadConfig();

@@ -14,7 +14,7 @@ import {
   TokenAdminError,
   type TokenInfo,
 } from '../src/auth/token-admin.js';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/config/service.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 
 const USAGE = `Usage:

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RevocationWatch } from './auth/revocation.js';
 import { ensureBootstrapToken, TokenVerifier } from './auth/tokens.js';
-import type { Config } from './config.js';
+import type { Config } from './config/service.js';
 import { useSharedSubscriptionRender } from './graphql/shared-render.js';
 import { attachWebSocket } from './graphql/websocket.js';
 import { createGraphQL } from './graphql/yoga.js';

@@ -1,5 +1,5 @@
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config/service.js';
 import { redactDatabaseUrl } from './storage/database-url.js';
 
 let config: ReturnType<typeof loadConfig>;

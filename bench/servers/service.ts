@@ -6,7 +6,7 @@
 import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/service.js';
 import { serveChild } from '../lib/child.js';
 
 const config = loadConfig(process.env);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Config } from '../config.js';
+import type { Config } from '../config/service.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { Route } from '../http/router.js';
 import type { Logger } from '../logger.js';

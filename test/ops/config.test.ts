@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadOpsConfig } from '../../src/config/ops.js';
+import { ConfigError, loadConfig } from '../../src/config/service.js';
 import { TokenBuckets } from '../../src/limits/rate-limiter.js';
-import { loadOpsConfig } from '../../src/ops-config.js';
 import { ROOT } from './support.js';
 
 const read = (path: string) => readFileSync(`${ROOT}/${path}`, 'utf8');
@@ -17,11 +17,11 @@ function variablesIn(source: string): string[] {
 describe('operations configuration', () => {
   it('.env.example lists every variable the service reads, and README.md documents every operations one', () => {
     const example = read('.env.example');
-    const all = [...variablesIn(read('src/config.ts')), ...variablesIn(read('src/ops-config.ts'))];
+    const all = [...variablesIn(read('src/config/service.ts')), ...variablesIn(read('src/config/ops.ts'))];
     expect(all.length).toBeGreaterThan(30);
     expect(all.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example))).toEqual([]);
     const docs = read('README.md');
-    expect(variablesIn(read('src/ops-config.ts')).filter((name) => !docs.includes(name))).toEqual([]);
+    expect(variablesIn(read('src/config/ops.ts')).filter((name) => !docs.includes(name))).toEqual([]);
   });
 
   it('has safe defaults and names the variable of a bad value', () => {

@@ -1,7 +1,7 @@
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadOpsConfig } from '../../src/ops-config.js';
+import { loadOpsConfig } from '../../src/config/ops.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { gql, START_RUN, waitFor } from '../support/graphql.js';

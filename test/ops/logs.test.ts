@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.js';
 import { createApiToken } from '../../src/auth/token-admin.js';
 import { hashToken } from '../../src/auth/tokens.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/service.js';
 import { createLogger } from '../../src/logger.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { type App, buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/service.js';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/service.js';
 
 describe('loadConfig', () => {
   it('has sane defaults with an empty environment', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/service.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { type Database, openDatabase } from '../../src/storage/database.js';
 import { pruneDeliveries } from '../../src/webhooks/retention.js';

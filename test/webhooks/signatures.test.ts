@@ -1,6 +1,6 @@
 import { sign } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/service.js';
 import { nextState } from '../../src/webhooks/effects.js';
 import { parseGitHub } from '../../src/webhooks/github.js';
 import { sameSecret, verifyGitHubSignature, verifyStandardWebhook } from '../../src/webhooks/signatures.js';

@@ -1,4 +1,4 @@
-import { bool, int, read } from './config.js';
+import { bool, type Env, int, read } from './env.js';
 
 /**
  * Settings an operator tunes for production: abuse limits, metrics access, how quickly revoked
@@ -37,8 +37,6 @@ export interface OpsConfig {
   /** After SIGTERM: exit 1 if a clean stop takes longer (Cloud Run and `docker stop` allow 10 s). */
   shutdownTimeoutMs: number;
 }
-
-type Env = Record<string, string | undefined>;
 
 export function loadOpsConfig(env: Env): OpsConfig {
   const production = read(env, 'NODE_ENV') === 'production';
