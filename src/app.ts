@@ -28,8 +28,9 @@ import { DEFAULT_BODY_LIMIT } from './rest/body.js';
 import { restRoutes } from './rest/routes.js';
 import { Poller } from './runs/poller.js';
 import { RunService } from './runs/service.js';
-import { RunStore } from './runs/store.js';
+import { RunStore } from './runs/store/index.js';
 import { type Database, openDatabase } from './storage/database.js';
+import { DeliveryStore } from './webhooks/delivery-store.js';
 import { DeliveryRetention } from './webhooks/retention.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import { WebhookService } from './webhooks/service.js';
@@ -79,7 +80,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const store = new RunStore(prisma, usePgNotify);
   const bus = createBus(config, store, usePgNotify, log);
   await waitForBus(bus, log);
-  const feeds = new RunFeeds(prisma, bus);
+  const feeds = new RunFeeds(store, bus);
+  const deliveries = new DeliveryStore(prisma);
   const openhands = new OpenHandsClient({
     baseUrl: config.openhands.baseUrl,
     token: config.openhands.token,
@@ -139,7 +141,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { method: 'GET', path: '/ready', handler: (req, res) => ready(healthDeps, req, res) },
     metricsRoute(metrics, ops.metricsToken),
     ...restRoutes({ runs, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
-    ...webhookRoutes(new WebhookService(store, log), config.webhooks, log),
+    ...webhookRoutes(new WebhookService(store, deliveries, log), config.webhooks, log),
   );
 
   // The largest body any route takes; each route checks its own, smaller limit as it reads.
@@ -178,7 +180,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     log.child({ component: 'tokens' }),
   );
   const retention = new DeliveryRetention(
-    prisma,
+    deliveries,
     config.webhooks.retentionDays,
     log.child({ component: 'webhooks' }),
   );

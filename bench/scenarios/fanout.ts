@@ -15,7 +15,7 @@ import { type Client, createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { newRunId } from '../../src/runs/ids.js';
-import { RunStore } from '../../src/runs/store.js';
+import { RunStore } from '../../src/runs/store/index.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { type Child, type Pauses, ROOT, spawnChild } from '../lib/child.js';
 import { createDatabase, log, mapLimit, round, sleep, summarize } from '../lib/common.js';

@@ -9,7 +9,7 @@
  * the baseline's table and channel.
  */
 import pg from 'pg';
-import { RunStore } from '../../src/runs/store.js';
+import { RunStore } from '../../src/runs/store/index.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { serveChild } from '../lib/child.js';
 import { BASELINE_CHANNEL } from '../lib/common.js';

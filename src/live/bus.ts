@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../logger.js';
-import { RUN_EVENTS_CHANNEL, type RunNotice, type RunStore } from '../runs/store.js';
+import { RUN_EVENTS_CHANNEL, type RunNotice, type RunStore } from '../runs/store/index.js';
 
 export interface NoticeListener {
   notice(notice: RunNotice): void;

@@ -1,5 +1,4 @@
-import type { PrismaClient } from '../generated/prisma/client.js';
-import type { Run, RunEvent, RunNotice } from '../runs/store.js';
+import type { Run, RunEvent, RunNotice, RunStore } from '../runs/store/index.js';
 import { type StopSignal, untilAborted } from './abortable.js';
 import type { NoticeBus } from './bus.js';
 
@@ -41,7 +40,7 @@ class RunFeed {
   users = 0;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly store: RunStore,
     readonly runId: string,
   ) {}
 
@@ -120,12 +119,9 @@ class RunFeed {
   }
 
   private async read(after: number, take: number): Promise<LiveEvent[]> {
-    const found = await this.prisma.run.findUnique({
-      where: { id: this.runId },
-      include: { events: { where: { seq: { gt: after } }, orderBy: { seq: 'asc' }, take } },
-    });
+    const found = await this.store.findRunWithEvents(this.runId, after, take);
     if (!found) return [];
-    const { events, ...run } = found;
+    const { events, run } = found;
     return events.map((e) => ({ ...e, run }));
   }
 }
@@ -138,7 +134,7 @@ class RunFeed {
 class RunBatchReader {
   private pending: { ids: Set<string>; waiters: Array<BatchWaiter> } | undefined;
 
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly store: RunStore) {}
 
   read(ids: string[]): Promise<Run[]> {
     if (!this.pending) {
@@ -157,8 +153,7 @@ class RunBatchReader {
     try {
       const byId = new Map<string, Run>();
       for (const ids of chunks([...batch.ids])) {
-        for (const row of await this.prisma.run.findMany({ where: { id: { in: ids } } }))
-          byId.set(row.id, row);
+        for (const row of await this.store.findRuns(ids)) byId.set(row.id, row);
       }
       for (const w of batch.waiters) w.resolve(w.ids.flatMap((id) => byId.get(id) ?? []));
     } catch (error) {
@@ -184,11 +179,11 @@ export class RunFeeds {
   private readonly runReader: RunBatchReader;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly store: RunStore,
     bus: NoticeBus,
   ) {
     this.recheckTimer = setInterval(() => void this.recheck(), RECHECK_MS).unref();
-    this.runReader = new RunBatchReader(prisma);
+    this.runReader = new RunBatchReader(store);
     this.off = bus.listen({
       notice: (notice) => {
         this.feeds.get(notice.runId)?.announce(notice.seq);
@@ -205,7 +200,7 @@ export class RunFeeds {
   follow(runId: string): { feed: Pick<RunFeed, 'after' | 'waitBeyond'>; release: () => void } {
     let feed = this.feeds.get(runId);
     if (!feed) {
-      feed = new RunFeed(this.prisma, runId);
+      feed = new RunFeed(this.store, runId);
       this.feeds.set(runId, feed);
     }
     feed.users++;
@@ -255,10 +250,7 @@ export class RunFeeds {
     this.rechecking = true;
     try {
       for (const ids of chunks([...this.feeds.keys()])) {
-        const rows = await this.prisma.run.findMany({
-          where: { id: { in: ids } },
-          select: { id: true, lastSeq: true },
-        });
+        const rows = await this.store.lastSeqs(ids);
         for (const row of rows) this.feeds.get(row.id)?.announce(row.lastSeq);
       }
     } catch {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { RunNotice, RunStore } from '../runs/store.js';
+import type { RunNotice, RunStore } from '../runs/store/index.js';
 import { Fanout } from './bus.js';
 
 /**

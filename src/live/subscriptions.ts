@@ -2,7 +2,7 @@ import { canAccessProject, type Principal } from '../auth/principal.js';
 import { AppError } from '../errors.js';
 import type { RunService } from '../runs/service.js';
 import { isFinal, type RunStatus } from '../runs/status.js';
-import type { Run } from '../runs/store.js';
+import type { Run } from '../runs/store/index.js';
 import { StopSignal, sleep, untilAborted } from './abortable.js';
 import type { LiveEvent, RunFeeds } from './feeds.js';
 

@@ -1,3 +1,4 @@
+import type { Upstream, UpstreamRefusal } from '../runs/upstream.js';
 import { RequestBudget } from './budget.js';
 import type { OpenHandsDriver } from './driver.js';
 import { OpenHandsHttp, UpstreamError } from './http.js';
@@ -19,7 +20,7 @@ export interface OpenHandsClientOptions {
 }
 
 /** Entry point to OpenHands: picks the API generation (configured or detected) and its driver. */
-export class OpenHandsClient {
+export class OpenHandsClient implements Upstream {
   readonly http: OpenHandsHttp;
   readonly budget: RequestBudget;
   private readonly drivers: Record<ApiVersion, OpenHandsDriver>;
@@ -41,8 +42,15 @@ export class OpenHandsClient {
     this.drivers = { v1: new V1Driver(this.http), v0: new V0Driver(this.http) };
   }
 
-  driver(version: ApiVersion): OpenHandsDriver {
-    return this.drivers[version];
+  /** A run without a recorded generation (never started) is read as V1, the current one. */
+  driver(version: string | null): OpenHandsDriver {
+    return version === 'v0' ? this.drivers.v0 : this.drivers.v1;
+  }
+
+  /** HTTP answers other than 429 and 5xx: OpenHands refused the request, and will again. */
+  refusal(error: unknown): UpstreamRefusal | undefined {
+    if (!(error instanceof UpstreamError) || error.kind !== 'http' || error.transient) return undefined;
+    return { status: error.status ?? 0, detail: error.detail };
   }
 
   /** The generation to start new runs on. `auto` probes V1 first and remembers the answer. */

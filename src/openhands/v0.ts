@@ -1,4 +1,3 @@
-import { activityPhase, fromV0Conversation, missing } from '../runs/progress.js';
 import { findPullRequests } from '../runs/pull-requests.js';
 import {
   gitProviderParam,
@@ -8,6 +7,7 @@ import {
   type UpstreamRun,
 } from './driver.js';
 import { expectOk, type OpenHandsHttp, UpstreamError } from './http.js';
+import { activityPhase, fromV0Conversation, missing } from './progress.js';
 import type { V0Conversation, V0Event } from './types.js';
 
 const EVENT_PAGE = 100;

@@ -1,10 +1,3 @@
-import {
-  activityPhase,
-  fromV1Conversation,
-  fromV1StartTask,
-  missing,
-  type Observation,
-} from '../runs/progress.js';
 import { findPullRequests } from '../runs/pull-requests.js';
 import {
   gitProviderParam,
@@ -15,6 +8,7 @@ import {
   type UpstreamRun,
 } from './driver.js';
 import { expectOk, type OpenHandsHttp, UpstreamError } from './http.js';
+import { activityPhase, fromV1Conversation, fromV1StartTask, missing, type Observation } from './progress.js';
 import type { V1Conversation, V1Event, V1StartTask } from './types.js';
 
 /** Batch reads take fewer than 100 ids. */

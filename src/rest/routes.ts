@@ -6,7 +6,7 @@ import { sendJson } from '../http/respond.js';
 import type { Route } from '../http/router.js';
 import type { Logger } from '../logger.js';
 import type { RunService } from '../runs/service.js';
-import type { RunEvent } from '../runs/store.js';
+import type { RunEvent } from '../runs/store/index.js';
 import { DEFAULT_BODY_LIMIT, readJsonObject } from './body.js';
 import { RestError, sendRestError } from './errors.js';
 import { nulPath } from './nul.js';

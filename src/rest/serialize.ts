@@ -1,4 +1,4 @@
-import type { Run, RunEvent } from '../runs/store.js';
+import type { Run, RunEvent } from '../runs/store/index.js';
 
 /**
  * Run → the old service's snake_case JSON. Times are ISO-8601 UTC with a trailing Z (what

@@ -1,4 +1,7 @@
-/** Finds pull/merge request URLs in agent output (command output, finish message, MCP results). */
+/**
+ * Pull/merge requests, the deliverable of a run: found in agent output (command output, finish
+ * message, MCP results) or reported by a forge's webhook.
+ */
 
 export interface DetectedPullRequest {
   provider: 'GITHUB' | 'GITLAB' | 'BITBUCKET';
@@ -42,4 +45,44 @@ export function pickPullRequest(
   if (!repository) return candidates[candidates.length - 1];
   const own = candidates.filter((c) => c.repository.toLowerCase() === repository.toLowerCase());
   return own[own.length - 1];
+}
+
+export type PullRequestState = 'OPEN' | 'MERGED' | 'CLOSED';
+
+/** What a forge delivery says happened to a pull/merge request. */
+export type PullRequestChange = 'OPENED' | 'REOPENED' | 'MERGED' | 'CLOSED' | 'PUSHED';
+
+/** A pull request as the lifecycle sees it, whoever reported it. */
+export interface ReportedPullRequest {
+  provider: string;
+  url: string;
+  number: number;
+  repository: string;
+  state: PullRequestState;
+  headBranch: string | null;
+  headSha: string | null;
+  /** `openhands`: its URL was in the agent's output; `webhook`: a verified forge delivery. */
+  source: 'openhands' | 'webhook';
+  deliveryId?: string;
+}
+
+export function sameRepository(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** Whether the run's attached request is this one (host and URL spelling do not matter). */
+export function isSameRequest(
+  run: {
+    prUrl: string | null;
+    prProvider: string | null;
+    prNumber: number | null;
+    repository: string | null;
+  },
+  pr: { url: string; provider: string; number: number; repository: string },
+): boolean {
+  if (!run.prUrl) return false;
+  if (run.prUrl.toLowerCase() === pr.url.toLowerCase()) return true;
+  if ((run.prProvider ?? 'GITHUB') !== pr.provider || run.prNumber !== pr.number) return false;
+  const repository = findPullRequests(run.prUrl)[0]?.repository ?? run.repository;
+  return repository !== null && repository !== undefined && sameRepository(repository, pr.repository);
 }

@@ -1,11 +1,10 @@
 import { canAccessProject, type Principal } from '../auth/principal.js';
 import { AppError, badInput, notFound } from '../errors.js';
-import type { Prisma } from '../generated/prisma/client.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { newRunId } from './ids.js';
-import { QUEUED_PHASE } from './progress.js';
-import { isFinal, RUN_STATUSES, type RunStatus } from './status.js';
-import { isUniqueViolation, type Run, type RunEvent, type RunStore } from './store.js';
+import { cancel, QUEUED_PHASE } from './lifecycle.js';
+import { RUN_STATUSES, type RunStatus } from './status.js';
+import { isUniqueViolation, type Run, type RunEvent, type RunFilter, type RunStore } from './store/index.js';
 import { rejectNul, type StartRunInput, validateStartRun } from './validation.js';
 
 export interface Page<T> {
@@ -51,10 +50,6 @@ export class RunService {
     private readonly options: RunServiceOptions,
   ) {}
 
-  private get prisma() {
-    return this.store.prisma;
-  }
-
   async start(input: StartRunInput, principal: Principal): Promise<{ run: Run; created: boolean }> {
     this.options.limitMutations?.(principal);
     const valid = validateStartRun(input);
@@ -89,15 +84,11 @@ export class RunService {
     } catch (error) {
       // Two requests with one idempotency key raced: the unique index let one win.
       if (valid.idempotencyKey && isUniqueViolation(error)) {
-        const existing = await this.findByIdempotencyKey(valid.projectId, valid.idempotencyKey);
+        const existing = await this.store.findRunByIdempotencyKey(valid.projectId, valid.idempotencyKey);
         if (existing) return { run: existing, created: false };
       }
       throw error;
     }
-  }
-
-  private findByIdempotencyKey(projectId: string, idempotencyKey: string): Promise<Run | null> {
-    return this.prisma.run.findUnique({ where: { projectId_idempotencyKey: { projectId, idempotencyKey } } });
   }
 
   /** Ends the run CANCELLED; the poller stops the upstream conversation (and retries until it is). */
@@ -105,19 +96,9 @@ export class RunService {
     this.options.limitMutations?.(principal);
     await this.require(id, principal);
     const result = await this.store.transition(id, (run) => {
-      if (run.status === 'CANCELLED') return null;
-      if (isFinal(run.status)) {
-        throw new AppError('CONFLICT', `Run ${id} already ended ${run.status} and cannot be cancelled`, {
-          status: run.status,
-        });
-      }
-      const upstream = Boolean(run.conversationId || run.startTaskId);
-      return {
-        status: 'CANCELLED',
-        phase: 'Cancelled',
-        event: { type: 'STATUS_CHANGED', message: reason },
-        set: { stopPending: upstream, nextPollAt: new Date() },
-      };
+      const decision = cancel(run, reason, new Date());
+      if ('conflict' in decision) throw new AppError('CONFLICT', decision.conflict, { status: run.status });
+      return decision.change;
     });
     if (!result) throw notFound('Run', id);
     if (result.run.stopPending) this.options.onWork?.();
@@ -125,7 +106,7 @@ export class RunService {
   }
 
   async get(id: string, principal: Principal): Promise<Run | null> {
-    const run = await this.prisma.run.findUnique({ where: { id } });
+    const run = await this.store.findRun(id);
     // A run in a project the token may not see reads as absent: no existence leak.
     return run && canAccessProject(principal, run.projectId) ? run : null;
   }
@@ -140,31 +121,21 @@ export class RunService {
     const first = this.pageSize(filter.first);
     if (filter.projectId != null) rejectNul('projectId', filter.projectId);
     if (filter.repository != null) rejectNul('repository', filter.repository);
-    const where: Prisma.RunWhereInput = {};
+    let projectIds: string[] | null = principal.projects;
     if (filter.projectId != null) {
       if (!canAccessProject(principal, filter.projectId)) return emptyPage();
-      where.projectId = filter.projectId;
-    } else if (principal.projects !== null) {
-      where.projectId = { in: principal.projects };
+      projectIds = [filter.projectId];
     }
-    if (filter.status?.length) {
-      for (const s of filter.status) {
-        if (!(RUN_STATUSES as readonly string[]).includes(s)) throw badInput('status', `unknown status ${s}`);
-      }
-      where.status = { in: filter.status };
+    for (const s of filter.status ?? []) {
+      if (!(RUN_STATUSES as readonly string[]).includes(s)) throw badInput('status', `unknown status ${s}`);
     }
-    if (filter.repository != null) where.repository = filter.repository;
-    const page: Prisma.RunWhereInput = { ...where };
+    const where: RunFilter = { projectIds, status: filter.status, repository: filter.repository };
+    let before: { createdAt: Date; id: string } | null = null;
     if (filter.after) {
       const c = decodeCursor('after', filter.after, isRunCursor);
-      const at = new Date(c.c);
-      page.OR = [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: c.i } }];
+      before = { createdAt: new Date(c.c), id: c.i };
     }
-    const rows = await this.prisma.run.findMany({
-      where: page,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: first + 1,
-    });
+    const rows = await this.store.listRuns(where, before, first + 1);
     const nodes = rows.slice(0, first);
     const edges = nodes.map((node) => ({
       cursor: encodeCursor({ c: node.createdAt.toISOString(), i: node.id }),
@@ -173,7 +144,7 @@ export class RunService {
     return {
       edges,
       pageInfo: pageInfo(edges, rows.length > first, Boolean(filter.after)),
-      totalCount: () => this.prisma.run.count({ where }),
+      totalCount: () => this.store.countRuns(where),
     };
   }
 
@@ -183,16 +154,12 @@ export class RunService {
   ): Promise<Page<RunEvent>> {
     const first = this.pageSize(args.first);
     const after = args.after ? decodeCursor('after', args.after, isSeqCursor).s : 0;
-    const rows = await this.prisma.runEvent.findMany({
-      where: { runId, seq: { gt: after } },
-      orderBy: { seq: 'asc' },
-      take: first + 1,
-    });
+    const rows = await this.store.listEvents(runId, after, first + 1);
     const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor({ s: node.seq }), node }));
     return {
       edges,
       pageInfo: pageInfo(edges, rows.length > first, after > 0),
-      totalCount: () => this.prisma.runEvent.count({ where: { runId } }),
+      totalCount: () => this.store.countEvents(runId),
     };
   }
 

@@ -1,7 +1,5 @@
-import type { PrismaClient } from '../generated/prisma/client.js';
-import { findPullRequests } from '../runs/pull-requests.js';
-import { UPSTREAM_ACTIVE_STATUSES } from '../runs/status.js';
-import type { Run } from '../runs/store.js';
+import { isSameRequest, sameRepository } from '../runs/pull-requests.js';
+import type { Run, RunStore } from '../runs/store/index.js';
 import type { PullRequestChange, PullRequestFacts } from './types.js';
 
 /**
@@ -26,10 +24,6 @@ const RUN_ID = /(?<![0-9a-z])run_[0-9a-hjkmnp-tv-z]{26}(?![0-9a-z])/g;
 /** Bounds the lookup when a body quotes many ids. */
 const MAX_IDS = 20;
 
-export function sameRepository(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
-
 /**
  * Whether a run's repository (when set) allows this request to be its. The provider is not
  * compared: a run started with "owner/repo" and no provider is recorded as GITHUB by inference.
@@ -38,22 +32,13 @@ function compatible(run: Run, pr: PullRequestFacts): boolean {
   return !run.repository || sameRepository(run.repository, pr.repository);
 }
 
-/** Whether the run's attached request is this one. */
-export function isSameRequest(run: Run, pr: PullRequestFacts): boolean {
-  if (!run.prUrl) return false;
-  if (run.prUrl.toLowerCase() === pr.url.toLowerCase()) return true;
-  if ((run.prProvider ?? 'GITHUB') !== pr.provider || run.prNumber !== pr.number) return false;
-  const repository = findPullRequests(run.prUrl)[0]?.repository ?? run.repository;
-  return repository !== null && repository !== undefined && sameRepository(repository, pr.repository);
-}
-
 export function runIdsIn(pr: PullRequestFacts): string[] {
   const ids = [pr.headBranch, pr.title ?? '', pr.body ?? ''].flatMap((text) => text.match(RUN_ID) ?? []);
   return [...new Set(ids)].slice(0, MAX_IDS);
 }
 
 export async function correlate(
-  prisma: PrismaClient,
+  store: RunStore,
   pr: PullRequestFacts,
   change: PullRequestChange,
 ): Promise<Correlation> {
@@ -61,7 +46,7 @@ export async function correlate(
 
   const ids = runIdsIn(pr);
   if (ids.length > 0) {
-    const runs = await prisma.run.findMany({ where: { id: { in: ids } } });
+    const runs = await store.findRuns(ids);
     for (const id of ids) {
       const run = runs.find((r) => r.id === id);
       if (run && compatible(run, pr))
@@ -70,16 +55,12 @@ export async function correlate(
     notes.push(`run ids ${ids.join(', ')} name no run of ${pr.repository}`);
   }
 
-  const attached = await prisma.run.findMany({
-    where: { prProvider: pr.provider, prNumber: pr.number },
-    orderBy: { createdAt: 'desc' },
-    take: 50,
-  });
+  const attached = await store.findRunsWithPullRequest(pr.provider, pr.number, 50);
   const seen = attached.find((run) => isSameRequest(run, pr));
   if (seen) return { run: seen, rule: 'PULL_REQUEST', detail: 'pull request already attached to the run' };
 
   if (change === 'OPENED' || change === 'REOPENED') {
-    const byBranch = await matchByBranch(prisma, pr);
+    const byBranch = await matchByBranch(store, pr);
     if ('run' in byBranch) return byBranch;
     notes.push(byBranch.note);
   } else {
@@ -89,17 +70,10 @@ export async function correlate(
 }
 
 async function matchByBranch(
-  prisma: PrismaClient,
+  store: RunStore,
   pr: PullRequestFacts,
 ): Promise<{ run: Run; rule: 'BRANCH'; detail: string } | { note: string }> {
-  const active = await prisma.run.findMany({
-    where: {
-      status: { in: [...UPSTREAM_ACTIVE_STATUSES] },
-      repository: { equals: pr.repository, mode: 'insensitive' },
-      prUrl: null,
-    },
-    take: 50,
-  });
+  const active = await store.findActiveRunsWithoutPullRequest(pr.repository, 50);
   const candidates = active.filter((run) => !pr.createdAt || !run.startedAt || run.startedAt <= pr.createdAt);
   const head = candidates.filter((run) => run.branch === pr.headBranch);
   const base = candidates.filter(

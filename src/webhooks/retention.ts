@@ -1,9 +1,7 @@
-import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import { type DeliveryStore, PRUNE_BATCH } from './delivery-store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Rows per DELETE, so a large backlog never holds one long transaction. */
-const BATCH = 5000;
 /** How often old deliveries are looked for; the first pass runs soon after start-up. */
 const EVERY_MS = 60 * 60 * 1000;
 const FIRST_AFTER_MS = 5000;
@@ -13,18 +11,16 @@ const FIRST_AFTER_MS = 5000;
  * `stopping()` says to stop; returns how many went.
  */
 export async function pruneDeliveries(
-  prisma: PrismaClient,
+  deliveries: DeliveryStore,
   days: number,
   stopping: () => boolean = () => false,
 ): Promise<number> {
   const cutoff = new Date(Date.now() - days * DAY_MS);
   let total = 0;
   while (!stopping()) {
-    const deleted = await prisma.$executeRaw`
-      DELETE FROM "WebhookDelivery" WHERE id IN (
-        SELECT id FROM "WebhookDelivery" WHERE "receivedAt" < ${cutoff} LIMIT ${BATCH})`;
+    const deleted = await deliveries.pruneBatch(cutoff);
     total += deleted;
-    if (deleted < BATCH) break;
+    if (deleted < PRUNE_BATCH) break;
   }
   return total;
 }
@@ -40,7 +36,7 @@ export class DeliveryRetention {
   private stopped = false;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly deliveries: DeliveryStore,
     private readonly days: number,
     private readonly log: Logger,
   ) {}
@@ -50,7 +46,7 @@ export class DeliveryRetention {
     this.stopped = false;
     // The next pass is scheduled when this one ends, so passes never overlap.
     const run = () => {
-      this.pass = pruneDeliveries(this.prisma, this.days, () => this.stopped)
+      this.pass = pruneDeliveries(this.deliveries, this.days, () => this.stopped)
         .then(
           (deleted) => {
             if (deleted > 0) this.log.info({ deleted, days: this.days }, 'old webhook deliveries deleted');

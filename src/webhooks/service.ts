@@ -1,10 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import type { Prisma, WebhookDelivery } from '../generated/prisma/client.js';
+import type { Prisma } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import type { RunStore } from '../runs/store.js';
+import { type PullRequestDecision, type PullRequestOutcome, pullRequestReported } from '../runs/lifecycle.js';
+import type { RunStore } from '../runs/store/index.js';
+import { isUniqueViolation } from '../storage/errors.js';
 import { correlate, type MatchRule } from './correlate.js';
-import { type Decision, decide, type Outcome } from './effects.js';
+import type { DeliveryStore, WebhookDelivery } from './delivery-store.js';
 import type { Delivery, PullRequestFacts } from './types.js';
+
+/** What a delivery did: the lifecycle's outcome for a matched request, or why nothing was matched. */
+export type Outcome = PullRequestOutcome | 'UNMATCHED' | 'IGNORED';
 
 export interface Receipt {
   outcome: Outcome;
@@ -12,12 +16,6 @@ export interface Receipt {
   detail: string;
   /** This delivery id was seen before: acknowledged, nothing changed. */
   duplicate: boolean;
-}
-
-type Db = Pick<Prisma.TransactionClient, 'webhookDelivery'>;
-
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === 'P2002';
 }
 
 function summary(pr: PullRequestFacts, rule?: MatchRule): Prisma.InputJsonValue {
@@ -45,15 +43,15 @@ export class WebhookService {
   private readonly log: Logger;
 
   constructor(
-    private readonly store: RunStore,
+    private readonly runs: RunStore,
+    private readonly deliveries: DeliveryStore,
     log: Logger,
   ) {
     this.log = log.child({ component: 'webhooks' });
   }
 
   async receive(delivery: Delivery): Promise<Receipt> {
-    const key = { provider: delivery.provider, deliveryId: delivery.deliveryId };
-    const seen = await this.store.prisma.webhookDelivery.findUnique({ where: { provider_deliveryId: key } });
+    const seen = await this.deliveries.find(delivery.provider, delivery.deliveryId);
     if (seen) return this.duplicate(delivery, seen);
     try {
       const receipt = await this.apply(delivery);
@@ -71,9 +69,8 @@ export class WebhookService {
       return receipt;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      const row = await this.store.prisma.webhookDelivery.findUniqueOrThrow({
-        where: { provider_deliveryId: key },
-      });
+      const row = await this.deliveries.find(delivery.provider, delivery.deliveryId);
+      if (!row) throw error;
       return this.duplicate(delivery, row);
     }
   }
@@ -98,27 +95,28 @@ export class WebhookService {
     if (parsed.kind === 'ignored') return this.record(delivery, 'IGNORED', parsed.reason);
 
     const { pr, change } = parsed;
-    const match = await correlate(this.store.prisma, pr, change);
+    const match = await correlate(this.runs, pr, change);
     if (!match.run) return this.record(delivery, 'UNMATCHED', match.detail, summary(pr));
 
-    let decision: Decision | undefined;
-    const result = await this.store.transition(
+    const reported = { ...pr, source: 'webhook' as const, deliveryId: delivery.deliveryId };
+    let decision: PullRequestDecision | undefined;
+    const result = await this.runs.transition(
       match.run.id,
       (run) => {
-        decision = decide(run, change, pr, delivery.deliveryId);
+        decision = pullRequestReported(run, change, reported);
         return decision.change;
       },
-      async (tx) => {
-        const d = decision!;
-        await this.insert(
+      (tx) =>
+        this.deliveries.insert(
+          entry(
+            delivery,
+            decision!.outcome,
+            `${match.detail}: ${decision!.detail}`,
+            summary(pr, match.rule),
+            match.run.id,
+          ),
           tx,
-          delivery,
-          d.outcome,
-          `${match.detail}: ${d.detail}`,
-          summary(pr, match.rule),
-          match.run.id,
-        );
-      },
+        ),
     );
     if (!result || !decision)
       return this.record(delivery, 'UNMATCHED', `run ${match.run.id} no longer exists`, summary(pr));
@@ -136,30 +134,18 @@ export class WebhookService {
     detail: string,
     data?: Prisma.InputJsonValue,
   ): Promise<Receipt> {
-    await this.insert(this.store.prisma, delivery, outcome, detail, data, null);
+    await this.deliveries.insert(entry(delivery, outcome, detail, data, null));
     return { outcome, runId: null, detail, duplicate: false };
   }
+}
 
-  private insert(
-    db: Db,
-    delivery: Delivery,
-    outcome: Outcome,
-    detail: string,
-    data: Prisma.InputJsonValue | undefined,
-    runId: string | null,
-  ) {
-    return db.webhookDelivery.create({
-      data: {
-        id: `whd_${randomUUID()}`,
-        provider: delivery.provider,
-        deliveryId: delivery.deliveryId,
-        event: delivery.event,
-        action: delivery.action,
-        runId,
-        outcome,
-        detail: detail.slice(0, 1000),
-        data,
-      },
-    });
-  }
+function entry(
+  delivery: Delivery,
+  outcome: Outcome,
+  detail: string,
+  data: Prisma.InputJsonValue | undefined,
+  runId: string | null,
+) {
+  const { provider, deliveryId, event, action } = delivery;
+  return { provider, deliveryId, event, action, runId, outcome, detail, data };
 }

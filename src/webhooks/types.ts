@@ -1,13 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { PullRequestChange, PullRequestState } from '../runs/pull-requests.js';
 
 /** The forge-neutral shape both parsers produce, so correlation and effects are written once. */
 
 export type WebhookProvider = 'GITHUB' | 'GITLAB';
 
-export type PullRequestState = 'OPEN' | 'MERGED' | 'CLOSED';
-
-/** What a delivery says happened to a pull/merge request. */
-export type PullRequestChange = 'OPENED' | 'REOPENED' | 'MERGED' | 'CLOSED' | 'PUSHED';
+export type { PullRequestChange, PullRequestState };
 
 export interface PullRequestFacts {
   provider: WebhookProvider;

@@ -187,7 +187,7 @@ describe('abuse limits', () => {
       } as RequestInit & { headers: Record<string, string> });
       expect(res.status).toBe(413);
       expect(code(res.body)).toBe('REQUEST_ENTITY_TOO_LARGE');
-      const rows = await service.app.store.prisma.run.count({ where: { projectId: 'big' } });
+      const rows = await service.app.database.prisma.run.count({ where: { projectId: 'big' } });
       expect(rows).toBe(0);
     });
 
@@ -265,7 +265,7 @@ describe('abuse limits', () => {
       expect(
         (await gql(service.graphqlUrl, '{ runs(first: 1) { totalCount } }', {}, 'rate-a')).errors,
       ).toBeUndefined();
-      const stored = await service.app.store.prisma.run.count({ where: { projectId: 'rate' } });
+      const stored = await service.app.database.prisma.run.count({ where: { projectId: 'rate' } });
       expect(stored).toBe(4);
     });
   });

@@ -135,11 +135,11 @@ describe('GET /metrics', () => {
     // An active run that missed its poll by a minute, as after a stalled replica.
     const run = await startRun(service.graphqlUrl, { compiledPrompt: 'overdue [sim:hang]' });
     await waitFor('the run to be running', async () => {
-      const row = await service.app.store.prisma.run.findUnique({ where: { id: run.id } });
+      const row = await service.app.database.prisma.run.findUnique({ where: { id: run.id } });
       return row?.status === 'RUNNING';
     });
     await service.app.poller.stop();
-    await service.app.store.prisma.run.update({
+    await service.app.database.prisma.run.update({
       where: { id: run.id },
       data: { nextPollAt: new Date(Date.now() - 60_000), leaseOwner: null, leaseExpiresAt: null },
     });

@@ -7,7 +7,7 @@ import {
   fromV1StartTask,
   missing,
   runningPercent,
-} from '../../src/runs/progress.js';
+} from '../../src/openhands/progress.js';
 
 describe('runningPercent', () => {
   it('starts at 30, grows with agent steps, never passes 95 and never decreases', () => {

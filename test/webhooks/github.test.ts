@@ -556,6 +556,6 @@ describe('webhooks without secrets', () => {
     });
     expect(gitlab.status).toBe(503);
     expect(((await gitlab.json()) as any).error.message).toContain('GITLAB_WEBHOOK_SECRET');
-    expect(await service.app.store.prisma.webhookDelivery.count()).toBe(0);
+    expect(await service.app.database.prisma.webhookDelivery.count()).toBe(0);
   });
 });

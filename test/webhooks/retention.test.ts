@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/service.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { type Database, openDatabase } from '../../src/storage/database.js';
+import { DeliveryStore } from '../../src/webhooks/delivery-store.js';
 import { pruneDeliveries } from '../../src/webhooks/retention.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/graphql.js';
@@ -44,9 +45,9 @@ describe('webhook delivery retention (WEBHOOK_RETENTION_DAYS)', () => {
     await record('old-2', 31);
     await record('recent', 29);
     await record('today', 0);
-    expect(await pruneDeliveries(prisma, 30)).toBe(2);
+    expect(await pruneDeliveries(new DeliveryStore(prisma), 30)).toBe(2);
     expect(await ids()).toEqual(['recent', 'today']);
-    expect(await pruneDeliveries(prisma, 30)).toBe(0);
+    expect(await pruneDeliveries(new DeliveryStore(prisma), 30)).toBe(0);
     await prisma.webhookDelivery.deleteMany();
   });
 

@@ -1,7 +1,7 @@
 import { sign } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/service.js';
-import { nextState } from '../../src/webhooks/effects.js';
+import { nextPullRequestState as nextState } from '../../src/runs/lifecycle.js';
 import { parseGitHub } from '../../src/webhooks/github.js';
 import { sameSecret, verifyGitHubSignature, verifyStandardWebhook } from '../../src/webhooks/signatures.js';
 import { GITLAB_SIGNING_TOKEN, githubExample, standardSignature } from './helpers.js';

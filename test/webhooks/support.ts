@@ -54,7 +54,7 @@ export async function readRun(service: RunningService, id: string): Promise<RunV
 }
 
 export function deliveries(service: RunningService, provider: string, deliveryId?: string) {
-  return service.app.store.prisma.webhookDelivery.findMany({
+  return service.app.database.prisma.webhookDelivery.findMany({
     where: { provider, ...(deliveryId ? { deliveryId } : {}) },
     orderBy: { receivedAt: 'asc' },
   });

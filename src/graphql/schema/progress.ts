@@ -1,5 +1,5 @@
 import type { LiveEvent } from '../../live/feeds.js';
-import type { Run } from '../../runs/store.js';
+import type { Run } from '../../runs/store/index.js';
 import { builder } from '../builder.js';
 import { RunStatusEnum } from './enums.js';
 import { RunType } from './run.js';

@@ -1,6 +1,6 @@
 import { badInput } from '../../errors.js';
 import type { Page } from '../../runs/service.js';
-import type { Run } from '../../runs/store.js';
+import type { Run } from '../../runs/store/index.js';
 import type { GitProvider } from '../../runs/validation.js';
 import { builder } from '../builder.js';
 import { GitProviderEnum, RunStatusEnum } from './enums.js';

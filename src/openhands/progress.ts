@@ -3,8 +3,6 @@
  *
  * | upstream (V1 start task / V0 runtime)              | status         | percent |
  * |----------------------------------------------------|----------------|---------|
- * | queued here, waiting for a slot                    | QUEUED         | 0       |
- * | start requested                                     | STARTING       | 5       |
  * | WORKING / STATUS$BUILDING_RUNTIME                   | STARTING       | 8–10    |
  * | WAITING_FOR_SANDBOX / STATUS$STARTING_RUNTIME       | STARTING       | 12–15   |
  * | PREPARING_REPOSITORY / STATUS$RUNTIME_STARTED       | STARTING       | 18–20   |
@@ -15,22 +13,14 @@
  * | finished, or a pull/merge request opened            | COMPLETED      | 100     |
  * | error, stuck, sandbox ERROR/MISSING, start ERROR    | FAILED         | kept    |
  *
- * Percent never decreases (the store keeps the maximum) and is 100 only for COMPLETED.
+ * Queued and start-requested are the runner's own states (src/runs/lifecycle.ts). Percent never
+ * decreases (the lifecycle keeps the maximum) and is 100 only for COMPLETED.
  * Error-looking states are marked `suspect`: the poller tolerates them for a short while, because
  * OpenHands reports false ERROR/null for a few seconds around resumes.
  */
-import type { RunStatus } from './status.js';
+import type { Observation } from '../runs/upstream.js';
 
-export interface Observation {
-  status: RunStatus;
-  percent: number;
-  phase: string;
-  /** Raw upstream state, e.g. "task:WAITING_FOR_SANDBOX" or "sandbox:RUNNING execution:running". */
-  upstream: string;
-  failure?: { code: string; message: string; retryable: boolean };
-  /** Looks like a failure but may be a blip: only believed after the tolerance window. */
-  suspect?: boolean;
-}
+export type { Observation };
 
 const V1_TASK_STEPS: Record<string, [number, string]> = {
   WORKING: [8, 'Starting task'],
@@ -50,13 +40,6 @@ const V0_RUNTIME_STEPS: Record<string, [number, string]> = {
   STATUS$SETTING_UP_WORKSPACE: [22, 'Setting up workspace'],
   STATUS$SETTING_UP_GIT_HOOKS: [25, 'Setting up git hooks'],
   STATUS$READY: [30, 'Runtime ready'],
-};
-
-export const QUEUED_PHASE = 'Queued';
-export const START_REQUESTED: Pick<Observation, 'status' | 'percent' | 'phase'> = {
-  status: 'STARTING',
-  percent: 5,
-  phase: 'Starting OpenHands conversation',
 };
 
 /** Percent while the agent works: 30 at the start, approaching 95 as it takes more steps. */

@@ -1,35 +1,10 @@
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import { sqlStatusList, UPSTREAM_ACTIVE_STATUSES } from './status.js';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
+import { sqlStatusList, UPSTREAM_ACTIVE_STATUSES } from '../status.js';
 
 /** Any fixed number: the advisory lock that serialises start claims across replicas. */
 const START_CLAIM_LOCK = 727_310_001;
 
 const active = Prisma.raw(sqlStatusList(UPSTREAM_ACTIVE_STATUSES));
-
-/**
- * Claims runs that are due for a poll (active ones) or still owe an upstream stop. SKIP LOCKED and
- * the lease columns make sure two replicas never work one run at once; a crashed replica's leases
- * simply expire. Times come from the database clock, so replicas' clocks need not agree.
- */
-export async function claimDueRuns(
-  prisma: PrismaClient,
-  owner: string,
-  leaseMs: number,
-  limit: number,
-): Promise<string[]> {
-  const rows = await prisma.$queryRaw<Array<{ id: string }>>`
-    UPDATE "Run" SET "leaseOwner" = ${owner}, "leaseExpiresAt" = now() + ${leaseMs} * interval '1 millisecond'
-    WHERE id IN (
-      SELECT id FROM "Run"
-      WHERE ("status" IN (${active}) OR "stopPending")
-        AND "nextPollAt" <= now()
-        AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now())
-      ORDER BY "nextPollAt"
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED)
-    RETURNING id`;
-  return rows.map((r) => r.id);
-}
 
 /**
  * Claims queued runs to start, oldest first, without exceeding `maxActive` conversations across all
@@ -65,10 +40,4 @@ export async function claimRunsToStart(
       RETURNING id`;
     return rows.map((r) => r.id);
   });
-}
-
-/** Gives back every lease `owner` holds (clean shutdown), making its runs due at once elsewhere. */
-export async function releaseLeases(prisma: PrismaClient, owner: string): Promise<number> {
-  return prisma.$executeRaw`
-    UPDATE "Run" SET "leaseOwner" = NULL, "leaseExpiresAt" = NULL WHERE "leaseOwner" = ${owner}`;
 }

@@ -1,0 +1,37 @@
+import type { Prisma, PrismaClient, Run, RunEvent } from '../../generated/prisma/client.js';
+import type { RunStatus } from '../status.js';
+
+export type { Run, RunEvent };
+
+/** Either the client or a transaction: most reads run in both. */
+export type Db = PrismaClient | Prisma.TransactionClient;
+
+export interface TransitionResult {
+  run: Run;
+  events: RunEvent[];
+}
+
+/** The NOTIFY channel other replicas LISTEN on; payloads are a RunNotice as JSON. */
+export const RUN_EVENTS_CHANNEL = 'ohr_run_events';
+
+/** What a notification says: small on purpose, the listener reads the rows. */
+export interface RunNotice {
+  runId: string;
+  projectId: string;
+  seq: number;
+  status: RunStatus;
+}
+
+/** What a client decides about a new run; everything else starts at its default. */
+export interface NewRun {
+  id: string;
+  projectId: string;
+  compiledPrompt: string;
+  repository: string | null;
+  branch: string | null;
+  gitProvider: string | null;
+  metadata: Record<string, unknown> | null;
+  idempotencyKey: string | null;
+  phase: string;
+  createdAt: Date;
+}
