@@ -15,12 +15,12 @@ function variablesIn(source: string): string[] {
 }
 
 describe('operations configuration', () => {
-  it('.env.example lists every variable the service reads, and README.md documents every operations one', () => {
+  it('.env.example lists every variable the service reads, and docs/operations.md documents every operations one', () => {
     const example = read('.env.example');
     const all = [...variablesIn(read('src/config/service.ts')), ...variablesIn(read('src/config/ops.ts'))];
     expect(all.length).toBeGreaterThan(30);
     expect(all.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example))).toEqual([]);
-    const docs = read('README.md');
+    const docs = read('docs/operations.md');
     expect(variablesIn(read('src/config/ops.ts')).filter((name) => !docs.includes(name))).toEqual([]);
   });
 
