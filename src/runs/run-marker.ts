@@ -1,6 +1,6 @@
 /**
  * The line the agent is asked to put in its pull request, so that a forge webhook can find the run
- * even when the poller has not seen the PR yet (see the webhook correlation rules in README).
+ * even when the poller has not seen the PR yet (see the correlation rules in docs/webhooks.md).
  */
 export function runMarker(runId: string): string {
   return `openhands-runner: ${runId}`;

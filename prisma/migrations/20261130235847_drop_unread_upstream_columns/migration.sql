@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Run" DROP COLUMN "upstreamDetail",
+DROP COLUMN "upstreamUpdatedAt";
