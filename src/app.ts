@@ -30,6 +30,7 @@ import { Poller } from './runs/poller.js';
 import { RunService } from './runs/service.js';
 import { RunStore } from './runs/store/index.js';
 import { type Database, openDatabase } from './storage/database.js';
+import { pingDatabase } from './storage/ping.js';
 import { DeliveryStore } from './webhooks/delivery-store.js';
 import { DeliveryRetention } from './webhooks/retention.js';
 import { webhookRoutes } from './webhooks/routes.js';
@@ -133,7 +134,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   let accepting = false;
   const startedAt = Date.now();
-  const healthDeps = { prisma, openhands, version: VERSION, startedAt, isReady: () => accepting };
+  const healthDeps = {
+    databaseReachable: () => pingDatabase(prisma),
+    openhands,
+    version: VERSION,
+    startedAt,
+    isReady: () => accepting,
+  };
 
   const router = new Router().add(
     { method: '*', path: '/graphql', handler: (req, res) => yoga(req, res) },
@@ -168,7 +175,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     onConnectionLimit: () => metrics.rateLimited.inc({ limit: 'connections' }),
   });
   metrics.attach({
-    prisma,
+    runs: store,
+    deliveries,
     openSubscriptions: () => live.open,
     websocketConnections: () => websocket.clients,
   });

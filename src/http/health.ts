@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpenHandsClient } from '../openhands/client.js';
-import type { Db } from '../storage/database.js';
 import { sendJson } from './respond.js';
 
 export interface HealthDeps {
-  prisma: Db;
+  /** Whether the database answers, within a couple of seconds. */
+  databaseReachable: () => Promise<boolean>;
   openhands: OpenHandsClient;
   version: string;
   startedAt: number;
@@ -30,24 +30,9 @@ function openhandsAlive(openhands: OpenHandsClient): Promise<boolean> {
   return result;
 }
 
-async function databaseReachable(prisma: Db): Promise<boolean> {
-  try {
-    await Promise.race([
-      prisma.$queryRaw`SELECT 1`,
-      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
-    ]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** GET /health: 200 while the service works (OpenHands down = degraded), 503 without a database. */
 export async function health(deps: HealthDeps, _req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const [database, openhands] = await Promise.all([
-    databaseReachable(deps.prisma),
-    openhandsAlive(deps.openhands),
-  ]);
+  const [database, openhands] = await Promise.all([deps.databaseReachable(), openhandsAlive(deps.openhands)]);
   const status = !database ? 'unavailable' : openhands ? 'ok' : 'degraded';
   sendJson(res, database ? 200 : 503, {
     status,

@@ -1,14 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { PrismaClient } from '../generated/prisma/client.js';
-import { Prisma } from '../generated/prisma/client.js';
-import { RUN_STATUSES, sqlStatusList, UPSTREAM_ACTIVE_STATUSES } from '../runs/status.js';
+import { RUN_STATUSES } from '../runs/status.js';
+import type { RunStore } from '../runs/store/index.js';
+import type { DeliveryStore } from '../webhooks/delivery-store.js';
 
 const PREFIX = 'openhands_runner_';
 const DB_TIMEOUT_MS = 2000;
-const active = Prisma.raw(sqlStatusList(UPSTREAM_ACTIVE_STATUSES));
 
 export interface MetricsSources {
-  prisma: PrismaClient;
+  runs: Pick<RunStore, 'countRunsByStatus' | 'pollLagSeconds'>;
+  deliveries: Pick<DeliveryStore, 'countByOutcome'>;
   /** Open GraphQL subscriptions (graphql-ws and SSE) on this replica. */
   openSubscriptions: () => number;
   /** Open WebSocket connections on this replica. */
@@ -127,12 +127,12 @@ export class Metrics {
     if (this.sources) {
       this.subscriptions.set(this.sources.openSubscriptions());
       this.websockets.set(this.sources.websocketConnections());
-      this.databaseUp.set((await this.readDatabase(this.sources.prisma)) ? 1 : 0);
+      this.databaseUp.set((await this.readDatabase(this.sources)) ? 1 : 0);
     }
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
-  private async readDatabase(prisma: PrismaClient): Promise<boolean> {
+  private async readDatabase(sources: MetricsSources): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('timeout')), DB_TIMEOUT_MS);
@@ -140,23 +140,19 @@ export class Metrics {
     try {
       const [byStatus, lag, deliveries] = await Promise.race([
         Promise.all([
-          prisma.run.groupBy({ by: ['status'], _count: { _all: true } }),
-          // Same condition as claimDueRuns: active (or owing a stop), due, and not leased.
-          prisma.$queryRaw<Array<{ lag: number | null }>>`
-            SELECT EXTRACT(EPOCH FROM now() - min("nextPollAt"))::float8 AS lag FROM "Run"
-            WHERE ("status" IN (${active}) OR "stopPending") AND "nextPollAt" <= now()
-              AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now())`,
-          prisma.webhookDelivery.groupBy({ by: ['provider', 'outcome'], _count: { _all: true } }),
+          sources.runs.countRunsByStatus(),
+          sources.runs.pollLagSeconds(),
+          sources.deliveries.countByOutcome(),
         ]),
         timeout,
       ]);
       // Every status is always present, so a series drops to 0 instead of vanishing.
       for (const status of RUN_STATUSES) this.runs.set({ status }, 0);
-      for (const row of byStatus) this.runs.set({ status: row.status }, row._count._all);
-      this.pollLag.set(Math.max(0, lag[0]?.lag ?? 0));
+      for (const row of byStatus) this.runs.set({ status: row.status }, row.count);
+      this.pollLag.set(lag);
       this.webhookDeliveries.reset();
       for (const row of deliveries) {
-        this.webhookDeliveries.set({ provider: row.provider, outcome: row.outcome }, row._count._all);
+        this.webhookDeliveries.set({ provider: row.provider, outcome: row.outcome }, row.count);
       }
       return true;
     } catch {

@@ -37,6 +37,15 @@ export class DeliveryStore {
     });
   }
 
+  /** How many records there are by provider and outcome. */
+  async countByOutcome(): Promise<Array<{ provider: string; outcome: string; count: number }>> {
+    const rows = await this.prisma.webhookDelivery.groupBy({
+      by: ['provider', 'outcome'],
+      _count: { _all: true },
+    });
+    return rows.map((row) => ({ provider: row.provider, outcome: row.outcome, count: row._count._all }));
+  }
+
   /** Deletes up to one batch of records received before `cutoff`; returns how many went. */
   pruneBatch(cutoff: Date): Promise<number> {
     return this.prisma.$executeRaw`

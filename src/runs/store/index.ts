@@ -17,6 +17,7 @@ import {
   listRuns,
   type RunFilter,
 } from './read-runs.js';
+import { countRunsByStatus, pollLagSeconds } from './run-stats.js';
 import { type Decide, transitionRun } from './transition.js';
 import type { NewRun, Run, TransitionResult } from './types.js';
 
@@ -113,4 +114,8 @@ export class RunStore {
     findRunsWithPullRequest(this.prisma, provider, number, take);
   findActiveRunsWithoutPullRequest = (repository: string, take: number) =>
     findActiveRunsWithoutPullRequest(this.prisma, repository, take);
+
+  // Operations (metrics).
+  countRunsByStatus = () => countRunsByStatus(this.prisma);
+  pollLagSeconds = () => pollLagSeconds(this.prisma);
 }
