@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authenticate } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
-import { bearerToken, type TokenVerifier } from '../auth/tokens.js';
+import type { TokenVerifier } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Route } from '../http/router.js';
@@ -43,21 +44,11 @@ export function restRoutes(deps: RestDeps): Route[] {
   const document = openApiDocument({ version: deps.version, maxPageSize: deps.maxPageSize });
   const documentText = JSON.stringify(document);
 
-  async function authenticate(req: IncomingMessage): Promise<Principal> {
-    const header = req.headers.authorization;
-    const principal = await deps.tokens.verify(bearerToken(header));
-    if (principal) return principal;
-    throw new AppError(
-      'UNAUTHENTICATED',
-      header ? 'The API token is not valid' : 'An API token is required: send Authorization: Bearer <token>',
-    );
-  }
-
   /** Auth first (401 before any validation), then the handler; client errors become JSON here. */
   function authed(handler: (call: Call) => Promise<void>): Route['handler'] {
     return async (req, res, params) => {
       try {
-        const principal = await authenticate(req);
+        const principal = await authenticate(deps.tokens, req.headers.authorization);
         // No run id holds a NUL or runs this long; such a lookup would only fail in the database.
         const runId = params.run_id;
         if (runId !== undefined && (runId.length > 200 || runId.includes('\u0000'))) {
