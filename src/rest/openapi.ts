@@ -15,7 +15,7 @@ import {
 /**
  * The OpenAPI 3.1 document served at GET /openapi.json. The bodies are the TypeBox schemas of
  * schemas.ts, the same ones POST /runs validates with and the tests check every response against;
- * only the routes (paths, parameters, statuses) are described here, next to nothing else.
+ * what is written here is only the routes: paths, parameters, statuses and their wording.
  */
 
 type Responses = Record<
