@@ -8,7 +8,7 @@ import type { Config } from './config/service.js';
 import { useSharedSubscriptionRender } from './graphql/shared-render.js';
 import { attachWebSocket } from './graphql/websocket.js';
 import { createGraphQL } from './graphql/yoga.js';
-import { refuseOversizedBody } from './http/body-guard.js';
+import { refuseOversizedBody } from './http/body.js';
 import { health, ready } from './http/health.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';

@@ -3,8 +3,10 @@ import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { authenticate } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
-import { bearerToken, type TokenVerifier } from '../auth/tokens.js';
+import type { TokenVerifier } from '../auth/tokens.js';
+import { AppError } from '../errors.js';
 import type { Yoga } from './yoga.js';
 
 export interface WebSocketOptions {
@@ -47,7 +49,12 @@ export function attachWebSocket(
       subscribe: (args) => (args.rootValue as EnvelopRoot).subscribe(args) as never,
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization;
-        const principal = await tokens.verify(bearerToken(typeof header === 'string' ? header : null));
+        const principal = await authenticate(tokens, typeof header === 'string' ? header : null).catch(
+          (error) => {
+            if (error instanceof AppError) return null;
+            throw error;
+          },
+        );
         // false → graphql-ws closes the socket with 4403 Forbidden.
         if (!principal) return false;
         const socket = ctx.extra.socket;

@@ -1,6 +1,6 @@
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { authenticate } from '../auth/authenticate.js';
 import type { TokenVerifier } from '../auth/tokens.js';
-import { bearerToken } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../storage/database.js';
@@ -49,17 +49,9 @@ export function createGraphQL({ prisma, services, tokens, log, ...options }: Yog
         (typeof connectionParams?.authorization === 'string' ? connectionParams.authorization : null) ??
         request?.headers.get('authorization') ??
         null;
-      const principal = await tokens.verify(bearerToken(header));
-      if (!principal) {
-        throw toGraphQLError(
-          new AppError(
-            'UNAUTHENTICATED',
-            header
-              ? 'The API token is not valid'
-              : 'An API token is required: send Authorization: Bearer <token>',
-          ),
-        );
-      }
+      const principal = await authenticate(tokens, header).catch((error) => {
+        throw error instanceof AppError ? toGraphQLError(error) : error;
+      });
       return { prisma, services, principal, log };
     },
   });

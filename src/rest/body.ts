@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { readRawBody } from '../http/body.js';
 import { RestError } from './errors.js';
 
 /** Big enough for a maximal compiled prompt (200k characters) plus metadata, small enough to refuse floods. */
@@ -28,38 +29,6 @@ function tooLarge(limit: number): RestError {
 }
 
 /**
- * Reads the whole body as bytes, refusing more than `limit` (by Content-Length up front, else as it
- * streams). Past the limit the rest is read and dropped rather than the stream destroyed, which
- * would take the socket, and with it the 413, down too.
- */
-function readBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    req.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      size += chunk.length;
-      if (size > limit) {
-        settled = true;
-        chunks.length = 0;
-        reject(tooLarge(limit));
-      } else chunks.push(chunk);
-    });
-    req.once('end', () => {
-      if (!settled) resolve(Buffer.concat(chunks));
-      settled = true;
-    });
-    req.once('error', (error) => {
-      if (!settled) reject(error);
-      settled = true;
-    });
-  });
-}
-
-/**
  * The request body as parsed JSON. Not JSON at all → 400; a JSON body that is empty or not an
  * object → 422 on field `body` (a shape problem, like any other validation failure).
  */
@@ -74,7 +43,11 @@ export async function readJsonObject(
       'The request body must be JSON (Content-Type: application/json)',
     );
   }
-  const bytes = await readBytes(req, limit);
+  const read = await readRawBody(req, limit);
+  if (read.kind === 'too-large') throw tooLarge(limit);
+  // The client is gone; the app's catch-all logs it (there is no one left to answer).
+  if (read.kind === 'aborted') throw new Error('The request body was not read: the client went away');
+  const bytes = read.bytes;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authenticate } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
-import { bearerToken, type TokenVerifier } from '../auth/tokens.js';
+import type { TokenVerifier } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Route } from '../http/router.js';
@@ -10,10 +11,11 @@ import type { RunEvent } from '../runs/store/index.js';
 import { DEFAULT_BODY_LIMIT, readJsonObject } from './body.js';
 import { RestError, sendRestError } from './errors.js';
 import { nulPath } from './nul.js';
-import { openApiDocument, SCHEMAS } from './openapi.js';
+import { openApiDocument, openApiText } from './openapi.js';
 import { listFilter } from './query.js';
-import { check } from './schema.js';
-import { runDetail, runSummary } from './serialize.js';
+import { StartRunRequest, type StartRunResponse } from './schemas.js';
+import { runDetail, runList, runSummary } from './serialize.js';
+import { bodyValidator } from './validate.js';
 
 export interface RestDeps {
   runs: RunService;
@@ -40,24 +42,14 @@ interface Call {
  * resolvers make), snake_case JSON in and out, errors as {"error":{"code","message"}}.
  */
 export function restRoutes(deps: RestDeps): Route[] {
-  const document = openApiDocument({ version: deps.version, maxPageSize: deps.maxPageSize });
-  const documentText = JSON.stringify(document);
-
-  async function authenticate(req: IncomingMessage): Promise<Principal> {
-    const header = req.headers.authorization;
-    const principal = await deps.tokens.verify(bearerToken(header));
-    if (principal) return principal;
-    throw new AppError(
-      'UNAUTHENTICATED',
-      header ? 'The API token is not valid' : 'An API token is required: send Authorization: Bearer <token>',
-    );
-  }
+  const documentText = openApiText(openApiDocument({ version: deps.version, maxPageSize: deps.maxPageSize }));
+  const startRunBody = bodyValidator(StartRunRequest);
 
   /** Auth first (401 before any validation), then the handler; client errors become JSON here. */
   function authed(handler: (call: Call) => Promise<void>): Route['handler'] {
     return async (req, res, params) => {
       try {
-        const principal = await authenticate(req);
+        const principal = await authenticate(deps.tokens, req.headers.authorization);
         // No run id holds a NUL or runs this long; such a lookup would only fail in the database.
         const runId = params.run_id;
         if (runId !== undefined && (runId.length > 200 || runId.includes('\u0000'))) {
@@ -76,40 +68,39 @@ export function restRoutes(deps: RestDeps): Route[] {
   }
 
   async function startRun({ req, res, principal }: Call): Promise<void> {
-    const body = await readJsonObject(req, deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT);
-    const problem = check(SCHEMAS.StartRunRequest, body, SCHEMAS);
-    if (problem) throw new RestError(422, 'BAD_USER_INPUT', problem.message, problem.field);
+    const body = startRunBody(await readJsonObject(req, deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT));
     const nul = nulPath(body, '');
     if (nul)
       throw new RestError(422, 'BAD_USER_INPUT', `${nul} must not contain NUL (\\u0000) characters`, nul);
     // Only the documented fields are passed on; anything else is ignored, as pydantic did.
     const { run, created } = await deps.runs.start(
       {
-        projectId: body.project_id as string,
-        compiledPrompt: body.compiled_prompt as string,
-        repository: body.repository as string | null | undefined,
-        branch: body.branch as string | null | undefined,
-        gitProvider: body.git_provider as string | null | undefined,
+        projectId: body.project_id,
+        compiledPrompt: body.compiled_prompt,
+        repository: body.repository,
+        branch: body.branch,
+        gitProvider: body.git_provider,
         metadata: body.metadata,
-        idempotencyKey: body.idempotency_key as string | null | undefined,
+        idempotencyKey: body.idempotency_key,
       },
       principal,
     );
-    sendJson(
-      res,
-      created ? 201 : 200,
-      { run_id: run.id, status: run.status },
-      { location: `/runs/${run.id}` },
-    );
+    const answer: StartRunResponse = { run_id: run.id, status: run.status };
+    sendJson(res, created ? 201 : 200, answer, { location: `/runs/${run.id}` });
   }
 
   async function listRuns({ req, res, principal }: Call): Promise<void> {
     const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
     const page = await deps.runs.list(listFilter(params), principal);
-    sendJson(res, 200, {
-      runs: page.edges.map((edge) => runSummary(edge.node)),
-      next_cursor: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null,
-    });
+    const nextCursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    sendJson(
+      res,
+      200,
+      runList(
+        page.edges.map((edge) => edge.node),
+        nextCursor,
+      ),
+    );
   }
 
   async function getRun({ res, params, principal }: Call): Promise<void> {

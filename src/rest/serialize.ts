@@ -1,4 +1,5 @@
 import type { Run, RunEvent } from '../runs/store/index.js';
+import type { RunDetail, RunEvent as RunEventJson, RunList, RunSummary } from './schemas.js';
 
 /**
  * Run → the old service's snake_case JSON. Times are ISO-8601 UTC with a trailing Z (what
@@ -6,17 +7,7 @@ import type { Run, RunEvent } from '../runs/store/index.js';
  */
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 
-export interface RunSummaryJson {
-  run_id: string;
-  project_id: string;
-  status: string;
-  percent: number;
-  created_at: string;
-  updated_at: string;
-  metadata: unknown;
-}
-
-export function runSummary(run: Run): RunSummaryJson {
+export function runSummary(run: Run): RunSummary {
   return {
     run_id: run.id,
     project_id: run.projectId,
@@ -28,7 +19,7 @@ export function runSummary(run: Run): RunSummaryJson {
   };
 }
 
-export function runEvent(event: RunEvent) {
+export function runEvent(event: RunEvent): RunEventJson {
   return {
     seq: event.seq,
     type: event.type,
@@ -42,7 +33,7 @@ export function runEvent(event: RunEvent) {
 }
 
 /** Summary plus what the detail route adds; the same values GraphQL's Run type resolves. */
-export function runDetail(run: Run, events: RunEvent[], eventsTruncated: boolean) {
+export function runDetail(run: Run, events: RunEvent[], eventsTruncated: boolean): RunDetail {
   return {
     ...runSummary(run),
     repository: run.repository,
@@ -72,4 +63,8 @@ export function runDetail(run: Run, events: RunEvent[], eventsTruncated: boolean
     events: events.map(runEvent),
     events_truncated: eventsTruncated,
   };
+}
+
+export function runList(runs: Run[], nextCursor: string | null): RunList {
+  return { runs: runs.map(runSummary), next_cursor: nextCursor };
 }

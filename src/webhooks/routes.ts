@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/service.js';
+import { readRawBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { Route } from '../http/router.js';
 import type { Logger } from '../logger.js';
@@ -37,32 +38,6 @@ interface Endpoint {
   log: Logger;
 }
 
-type Body = { kind: 'ok'; body: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
-
-/** Reads the raw body (signatures cover the exact bytes), stopping at `max` bytes. */
-function readBody(req: IncomingMessage, max: number): Promise<Body> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (body: Body) => {
-      if (done) return;
-      done = true;
-      chunks.length = 0;
-      resolve(body);
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (done) return; // past the limit: drain and drop
-      size += chunk.length;
-      if (size > max) finish({ kind: 'too-large' });
-      else chunks.push(chunk);
-    });
-    req.on('end', () => finish({ kind: 'ok', body: Buffer.concat(chunks) }));
-    req.on('error', () => finish({ kind: 'aborted' }));
-    req.on('close', () => finish({ kind: 'aborted' }));
-  });
-}
-
 function status(receipt: Receipt, ping: boolean): number {
   if (receipt.duplicate || ping) return 200;
   return receipt.outcome === 'IGNORED' || receipt.outcome === 'UNMATCHED' ? 202 : 200;
@@ -98,12 +73,11 @@ async function receive(endpoint: Endpoint, req: IncomingMessage, res: ServerResp
     refuse(413, 'PAYLOAD_TOO_LARGE', `The body is larger than WEBHOOK_MAX_BODY_BYTES (${maxBytes} bytes)`, {
       connection: 'close',
     });
-  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return tooLarge();
-
-  const read = await readBody(req, maxBytes);
+  // Raw bytes: the signatures cover the exact body.
+  const read = await readRawBody(req, maxBytes);
   if (read.kind === 'aborted') return;
   if (read.kind === 'too-large') return tooLarge();
-  const body = read.body;
+  const body = read.bytes;
 
   const refused = source.verify(secret, req.headers, body);
   if (refused) return refuse(401, 'UNAUTHENTICATED', refused);

@@ -1,38 +1,34 @@
+import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import type { TokenVerifier } from '../../src/auth/tokens.js';
 import { AppError, type AppErrorCode, badInput } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
-import { toRestError } from '../../src/rest/errors.js';
-import { openApiDocument, SCHEMAS } from '../../src/rest/openapi.js';
+import { RestError, toRestError } from '../../src/rest/errors.js';
+import { openApiDocument, openApiText } from '../../src/rest/openapi.js';
 import { listFilter } from '../../src/rest/query.js';
 import { restRoutes } from '../../src/rest/routes.js';
-import { check, type Schema } from '../../src/rest/schema.js';
+import { Ref, RunStatusSchema, SCHEMAS, StartRunRequest } from '../../src/rest/schemas.js';
+import { bodyValidator, check } from '../../src/rest/validate.js';
 import type { RunService } from '../../src/runs/service.js';
 
-describe('schema check', () => {
-  const schemas: Record<string, Schema> = {
-    Thing: {
-      type: 'object',
-      required: ['id', 'at'],
-      additionalProperties: false,
-      properties: {
-        id: { type: 'string', pattern: '^t_' },
-        at: { type: 'string', format: 'date-time' },
-        n: { type: ['integer', 'null'], minimum: 0, maximum: 10 },
-        kind: { type: 'string', enum: ['A', 'B'] },
-        tags: { type: 'array', items: { type: 'string', maxLength: 3 } },
-        inner: { anyOf: [{ $ref: '#/components/schemas/Inner' }, { type: 'null' }] },
-      },
+describe('request and response validation (TypeBox, with the messages REST has always given)', () => {
+  const Thing = Type.Object(
+    {
+      id: Type.String({ pattern: '^t_' }),
+      at: Type.String({ format: 'date-time' }),
+      n: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 10 }), Type.Null()])),
+      kind: Type.Optional(Ref(RunStatusSchema)),
+      tags: Type.Optional(Type.Array(Type.String({ maxLength: 3 }))),
+      inner: Type.Optional(Type.Union([Type.Object({ x: Type.Number() }), Type.Null()])),
     },
-    Inner: { type: 'object', required: ['x'], properties: { x: { type: 'number' } } },
-  };
-  const thing = { $ref: '#/components/schemas/Thing' };
+    { additionalProperties: false },
+  );
   const ok = { id: 't_1', at: '2024-01-02T03:04:05.678Z' };
 
   it('accepts a valid value', () => {
-    expect(check(thing, ok, schemas)).toBeNull();
-    expect(check(thing, { ...ok, n: null, kind: 'A', tags: ['a'], inner: { x: 1.5 } }, schemas)).toBeNull();
-    expect(check(thing, { ...ok, inner: null }, schemas)).toBeNull();
+    expect(check(Thing, ok)).toBeNull();
+    expect(check(Thing, { ...ok, n: null, kind: 'QUEUED', tags: ['a'], inner: { x: 1.5 } })).toBeNull();
+    expect(check(Thing, { ...ok, inner: null })).toBeNull();
   });
 
   it.each([
@@ -52,13 +48,47 @@ describe('schema check', () => {
     [[ok], 'body', 'must be a JSON object'],
     [null, 'body', 'must be a JSON object'],
   ])('refuses %j at %s', (value, field, message) => {
-    const problem = check(thing, value, schemas);
+    const problem = check(Thing, value);
     expect(problem?.field).toBe(field);
     expect(problem?.message).toContain(message);
   });
 
-  it('fails loudly on an unknown $ref (a broken document, not bad input)', () => {
-    expect(() => check({ $ref: '#/components/schemas/Nope' }, {}, schemas)).toThrow(/Unknown schema/);
+  it('reports a missing field first, then the fields in the order the body lists them', () => {
+    expect(check(Thing, { n: 'x', id: 5 })?.field).toBe('at');
+    expect(check(Thing, { ...ok, tags: 1, n: 'x' })?.field).toBe('tags');
+    expect(check(Thing, { n: 'x', ...ok, tags: 1 })?.field).toBe('n');
+  });
+
+  it('fails loudly on an unknown reference (a broken document, not bad input)', () => {
+    expect(() => check(Type.Ref('Nope'), {})).toThrow();
+  });
+
+  it('gives POST /runs the same 422 messages as before', () => {
+    const body = { project_id: 'p', compiled_prompt: 'x' };
+    const refuse = (value: unknown) => {
+      try {
+        startRunBody(value);
+      } catch (error) {
+        expect(error).toBeInstanceOf(RestError);
+        const rest = error as RestError;
+        return { status: rest.status, code: rest.code, field: rest.field, message: rest.message };
+      }
+      throw new Error('accepted');
+    };
+    expect(refuse({ compiled_prompt: 'x' })).toEqual({
+      status: 422,
+      code: 'BAD_USER_INPUT',
+      field: 'project_id',
+      message: 'project_id is required',
+    });
+    expect(refuse({ ...body, project_id: 5 }).message).toBe('project_id must be a string');
+    expect(refuse({ ...body, repository: 5 }).message).toBe('repository must be a string or null');
+    expect(refuse({ ...body, branch: 'b'.repeat(256) }).message).toBe(
+      'branch must be at most 255 characters',
+    );
+    expect(refuse({ ...body, metadata: [] }).message).toBe('metadata must be a JSON object or null');
+    expect(refuse({ ...body, idempotency_key: true }).field).toBe('idempotency_key');
+    expect(refuse([body]).message).toBe('body must be a JSON object');
   });
 });
 
@@ -122,8 +152,11 @@ describe('GET /runs query', () => {
   });
 });
 
+const startRunBody = bodyValidator(StartRunRequest);
+
 describe('OpenAPI document', () => {
   const doc = openApiDocument({ version: '9.9.9', maxPageSize: 50 });
+  const served = JSON.parse(openApiText(doc));
 
   it('documents every REST route the router gets, with the same methods', () => {
     const routes = restRoutes({
@@ -147,14 +180,24 @@ describe('OpenAPI document', () => {
     expect(new Set(ids).size).toBe(ids.length);
     const limit = doc.paths['/runs'].get.parameters.find((p) => p.name === 'limit');
     expect(limit?.schema).toMatchObject({ maximum: 50 });
-    const refs = JSON.stringify(doc).match(/"\$ref":"#\/components\/schemas\/([^"]+)"/g) ?? [];
+    const refs = JSON.stringify(served).match(/"\$ref":"#\/components\/schemas\/([^"]+)"/g) ?? [];
     expect(refs.length).toBeGreaterThan(10);
     for (const ref of refs) expect(SCHEMAS).toHaveProperty(ref.split('/').at(-1)!.slice(0, -1));
   });
 
   it('its request schema ignores unknown fields but types the known ones', () => {
     const body = { project_id: 'p', compiled_prompt: 'x', whatever: [1] };
-    expect(check(SCHEMAS.StartRunRequest, body, SCHEMAS)).toBeNull();
-    expect(check(SCHEMAS.StartRunRequest, { ...body, metadata: [] }, SCHEMAS)?.field).toBe('metadata');
+    expect(check(StartRunRequest, body)).toBeNull();
+    expect(check(StartRunRequest, { ...body, metadata: [] })?.field).toBe('metadata');
+  });
+
+  it('publishes the TypeBox schemas as OpenAPI components, without TypeBox ids', () => {
+    expect(Object.keys(served.components.schemas)).toEqual(Object.keys(SCHEMAS));
+    expect(JSON.stringify(served)).not.toContain('"$id"');
+    expect(served.components.schemas.RunStatus).toMatchObject({ type: 'string', enum: expect.any(Array) });
+    expect(served.components.schemas.RunDetail.properties.error.anyOf).toEqual([
+      { $ref: '#/components/schemas/RunError' },
+      { type: 'null' },
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import { DESCRIPTIONS } from '../../api/descriptions.js';
 import { badInput } from '../../errors.js';
 import type { Page } from '../../runs/service.js';
 import type { Run } from '../../runs/store/index.js';
@@ -10,13 +11,9 @@ const RunErrorType = builder
   .objectRef<{ code: string; message: string; retryable: boolean }>('RunError')
   .implement({
     fields: (t) => ({
-      code: t.exposeString('code', {
-        description: 'Stable machine-readable reason, e.g. SANDBOX_START_FAILED, STALLED.',
-      }),
+      code: t.exposeString('code', { description: DESCRIPTIONS.errorCode }),
       message: t.exposeString('message'),
-      retryable: t.exposeBoolean('retryable', {
-        description: 'Whether starting the same run again may succeed.',
-      }),
+      retryable: t.exposeBoolean('retryable', { description: DESCRIPTIONS.errorRetryable }),
     }),
   });
 
@@ -25,7 +22,7 @@ const PullRequestType = builder.objectRef<Run>('PullRequest').implement({
     provider: t.string({ resolve: (run) => run.prProvider ?? 'GITHUB' }),
     url: t.string({ resolve: (run) => run.prUrl! }),
     number: t.int({ nullable: true, resolve: (run) => run.prNumber }),
-    state: t.string({ description: 'OPEN, MERGED or CLOSED', resolve: (run) => run.prState ?? 'OPEN' }),
+    state: t.string({ description: DESCRIPTIONS.pullRequestState, resolve: (run) => run.prState ?? 'OPEN' }),
     headBranch: t.string({ nullable: true, resolve: (run) => run.prHeadBranch }),
     headSha: t.string({ nullable: true, resolve: (run) => run.prHeadSha }),
   }),
@@ -90,8 +87,8 @@ export const RunType = builder.prismaObject('Run', {
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
     status: t.expose('status', { type: RunStatusEnum }),
-    percent: t.exposeInt('percent', { description: '0–100; never decreases; 100 only when COMPLETED.' }),
-    phase: t.exposeString('phase', { description: 'Human-readable current step.' }),
+    percent: t.exposeInt('percent', { description: DESCRIPTIONS.percent }),
+    phase: t.exposeString('phase', { description: DESCRIPTIONS.phase }),
     conversationId: t.exposeString('conversationId', { nullable: true }),
     openhands: t.field({ type: OpenHandsStateType, resolve: (run) => run }),
     error: t.field({
@@ -136,7 +133,7 @@ builder.queryFields((t) => ({
   runs: t.connection(
     {
       type: RunType,
-      description: 'Runs, newest first.',
+      description: DESCRIPTIONS.runs,
       args: {
         projectId: t.arg.string(),
         status: t.arg({ type: [RunStatusEnum] }),
@@ -162,11 +159,11 @@ const StartRunInput = builder.inputType('StartRunInput', {
   fields: (t) => ({
     projectId: t.string({ required: true }),
     compiledPrompt: t.string({ required: true }),
-    repository: t.string({ description: '"owner/repo", a GitLab group path, or the repository URL.' }),
-    branch: t.string({ description: 'Also accepted as metadata.branch.' }),
+    repository: t.string({ description: DESCRIPTIONS.repository }),
+    branch: t.string({ description: DESCRIPTIONS.branch }),
     gitProvider: t.field({ type: GitProviderEnum }),
-    metadata: t.field({ type: 'JSON', description: 'Any JSON object; kept with the run.' }),
-    idempotencyKey: t.string({ description: 'Same key within a project → same run.' }),
+    metadata: t.field({ type: 'JSON', description: DESCRIPTIONS.metadata }),
+    idempotencyKey: t.string({ description: DESCRIPTIONS.idempotencyKey }),
   }),
 });
 
@@ -186,13 +183,13 @@ const CancelRunPayload = builder.objectRef<{ run: Run }>('CancelRunPayload').imp
 builder.mutationFields((t) => ({
   startRun: t.field({
     type: StartRunPayload,
-    description: 'Queues a run and returns at once (status QUEUED); OpenHands is called in the background.',
+    description: DESCRIPTIONS.startRun,
     args: { input: t.arg({ type: StartRunInput, required: true }) },
     resolve: (_root, { input }, ctx) => ctx.services.runs.start(input, ctx.principal),
   }),
   cancelRun: t.field({
     type: CancelRunPayload,
-    description: 'Ends the run CANCELLED and stops its OpenHands conversation. Cancelling twice is harmless.',
+    description: DESCRIPTIONS.cancelRun,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => ({
       run: await ctx.services.runs.cancel(String(args.id), ctx.principal),

@@ -1,0 +1,23 @@
+/**
+ * Field descriptions that both APIs publish: the GraphQL schema (Pothos) and the REST document
+ * (TypeBox) import them from here, so the two never describe the same field differently.
+ * Changing one changes schema.graphql: run `npm run schema:print`.
+ */
+export const DESCRIPTIONS = {
+  runStatus:
+    'QUEUED → STARTING → RUNNING (⇄ AWAITING_INPUT) → COMPLETED | FAILED | CANCELLED | TIMED_OUT. The last four are final.',
+  percent: '0–100; never decreases; 100 only when COMPLETED.',
+  phase: 'Human-readable current step.',
+  errorCode: 'Stable machine-readable reason, e.g. SANDBOX_START_FAILED, STALLED.',
+  errorRetryable: 'Whether starting the same run again may succeed.',
+  pullRequestState: 'OPEN, MERGED or CLOSED',
+  runEvent: "One entry of a run's timeline; seq counts 1, 2, 3 … per run with no gaps.",
+  eventType: 'CREATED, STATUS_CHANGED, PROGRESS, PULL_REQUEST, UPSTREAM_FAULT, …',
+  repository: '"owner/repo", a GitLab group path, or the repository URL.',
+  branch: 'Also accepted as metadata.branch.',
+  metadata: 'Any JSON object; kept with the run.',
+  idempotencyKey: 'Same key within a project → same run.',
+  runs: 'Runs, newest first.',
+  startRun: 'Queues a run and returns at once (status QUEUED); OpenHands is called in the background.',
+  cancelRun: 'Ends the run CANCELLED and stops its OpenHands conversation. Cancelling twice is harmless.',
+} as const;
