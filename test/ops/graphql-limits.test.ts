@@ -11,6 +11,7 @@ import type { Db } from '../../src/storage/database.js';
 import { type ChildService, spawnService } from '../support/child-service.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { gql, START_RUN, waitForStatus } from '../support/graphql.js';
+import { collectWs, wsClient } from '../support/live.js';
 import { FINAL, type Stack, startStack } from '../support/runs.js';
 import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
 
@@ -104,6 +105,18 @@ describe('GraphQL limits', () => {
       expect((await gql(url, withDefaults, { n: 2, m: 2 })).errors).toBeUndefined();
       const literal = '{ runs(first: 100) { edges { node { events(first: 100) { totalCount } } } } }';
       expect(code(await gql(url, literal))).toBe('QUERY_TOO_COMPLEX');
+    });
+
+    it('costs a subscription the same way when it opens (each event carries what it selects)', async () => {
+      const client = wsClient(stack.service.url);
+      try {
+        const prompts = Array.from({ length: 26 }, (_, i) => `p${i}: run { compiledPrompt }`).join(' ');
+        const sub = collectWs(client, `subscription { runsChanged { ${prompts} } }`, {});
+        await sub.done.catch(() => {});
+        expect(JSON.stringify(sub.errors)).toContain('QUERY_TOO_COMPLEX');
+      } finally {
+        await client.dispose();
+      }
     });
   });
 
