@@ -13,7 +13,7 @@ import { health, ready } from './http/health.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
 import { useCsrfPrevention, useOperationLimits } from './limits/graphql.js';
-import { mutationLimiter } from './limits/rate-limiter.js';
+import { mutationLimiter, queryLimiter } from './limits/rate-limiter.js';
 import { LocalBus, type NoticeBus, PgListenBus } from './live/bus.js';
 import { RunFeeds } from './live/feeds.js';
 import { RedisBus } from './live/redis-bus.js';
@@ -124,6 +124,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         introspection: ops.introspection,
         defaultPageSize: Math.min(20, config.maxPageSize),
         maxPageSize: config.maxPageSize,
+        maxAliases: ops.limits.maxAliases,
+        maxResponseBytes: ops.limits.maxResponseBytes,
+        limitQueries: queryLimiter(ops.limits.queriesPerMinute, ops.limits.queryBurst, () =>
+          metrics.rateLimited.inc({ limit: 'queries' }),
+        ),
       }),
       useGraphQLMetrics(metrics),
       useSharedSubscriptionRender(metrics.onSubscriptionEvent),

@@ -21,6 +21,14 @@ export interface OpsConfig {
     mutationsPerMinute: number;
     /** Mutations a token may send at once before the per-minute rate applies. */
     mutationBurst: number;
+    /** GraphQL queries per token per minute; 0 turns the limit off. */
+    queriesPerMinute: number;
+    /** Queries a token may send at once before the per-minute rate applies. */
+    queryBurst: number;
+    /** Aliased fields in one GraphQL document (TOO_MANY_ALIASES). */
+    maxAliases: number;
+    /** Bytes of `data` in one query or mutation answer (RESPONSE_TOO_LARGE). */
+    maxResponseBytes: number;
     /** Open subscriptions per token on one replica; 0 turns the limit off. */
     maxSubscriptionsPerToken: number;
     /** Open graphql-ws connections per token on one replica; 0 turns the limit off. */
@@ -41,6 +49,7 @@ export interface OpsConfig {
 export function loadOpsConfig(env: Env): OpsConfig {
   const production = read(env, 'NODE_ENV') === 'production';
   const mutationsPerMinute = int(env, 'RATE_LIMIT_MUTATIONS_PER_MINUTE', 300, 0, 1_000_000);
+  const queriesPerMinute = int(env, 'RATE_LIMIT_QUERIES_PER_MINUTE', 1200, 0, 1_000_000);
   return {
     limits: {
       maxQueryDepth: int(env, 'GRAPHQL_MAX_DEPTH', 12, 2, 1000),
@@ -56,6 +65,10 @@ export function loadOpsConfig(env: Env): OpsConfig {
         1,
         1_000_000,
       ),
+      queriesPerMinute,
+      queryBurst: int(env, 'RATE_LIMIT_QUERIES_BURST', Math.min(120, queriesPerMinute) || 1, 1, 1_000_000),
+      maxAliases: int(env, 'GRAPHQL_MAX_ALIASES', 30, 0, 10_000),
+      maxResponseBytes: int(env, 'GRAPHQL_MAX_RESPONSE_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxSubscriptionsPerToken: int(env, 'MAX_SUBSCRIPTIONS_PER_TOKEN', 2000, 0, 1_000_000),
       maxConnectionsPerToken: int(env, 'MAX_CONNECTIONS_PER_TOKEN', 2000, 0, 1_000_000),
     },

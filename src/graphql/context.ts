@@ -2,6 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Subscriptions } from '../live/subscriptions.js';
 import type { Logger } from '../logger.js';
 import type { RunService } from '../runs/service.js';
+import type { Run } from '../runs/store/index.js';
 import type { Db } from '../storage/database.js';
 
 export interface Services {
@@ -15,4 +16,6 @@ export interface GraphQLContext {
   services: Services;
   principal: Principal;
   log: Logger;
+  /** Runs by id, batched per operation (see run-loader.ts). */
+  loadRun: (id: string) => Promise<Run>;
 }

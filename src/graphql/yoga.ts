@@ -1,11 +1,14 @@
+import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { authenticate } from '../auth/authenticate.js';
+import type { Principal } from '../auth/principal.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../storage/database.js';
 import type { GraphQLContext, Services } from './context.js';
 import { maskError, toGraphQLError } from './errors.js';
+import { runLoader } from './run-loader.js';
 import { schema } from './schema/index.js';
 
 export interface YogaDeps {
@@ -24,6 +27,7 @@ export interface YogaDeps {
 export type Yoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
 export function createGraphQL({ prisma, services, tokens, log, ...options }: YogaDeps): Yoga {
+  const principals = new WeakMap<Request, Principal>();
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -32,7 +36,7 @@ export function createGraphQL({ prisma, services, tokens, log, ...options }: Yog
       options.graphiql === false
         ? false
         : { title: 'openhands-runner', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) },
-    plugins: options.plugins ?? [],
+    plugins: [authenticateFirst(tokens, principals), ...(options.plugins ?? [])],
     maxRequestBodySize: options.maxRequestBodySize,
     logging: {
       debug: (...args) => log.debug({ args }, 'yoga'),
@@ -41,18 +45,41 @@ export function createGraphQL({ prisma, services, tokens, log, ...options }: Yog
       error: (...args) => log.error({ args }, 'yoga'),
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
-    // Every operation needs a token: over HTTP in the Authorization header, over WebSocket in
-    // connectionParams.authorization. The check lives in the context so both transports share it.
+    // Every operation needs a token: over HTTP in the Authorization header (checked before the
+    // document is parsed, see authenticateFirst), over WebSocket in connectionParams.authorization.
     context: async ({ request, params: _params, ...rest }) => {
       const connectionParams = (rest as { connectionParams?: Record<string, unknown> }).connectionParams;
       const header =
         (typeof connectionParams?.authorization === 'string' ? connectionParams.authorization : null) ??
         request?.headers.get('authorization') ??
         null;
-      const principal = await authenticate(tokens, header).catch((error) => {
-        throw error instanceof AppError ? toGraphQLError(error) : error;
-      });
-      return { prisma, services, principal, log };
+      const principal =
+        (request && principals.get(request)) ?? (await authenticateForGraphQL(tokens, header));
+      return { prisma, services, principal, log, loadRun: runLoader(prisma) };
     },
   });
+}
+
+/** The shared token check, its refusal as a GraphQL error. */
+function authenticateForGraphQL(tokens: TokenVerifier, header: string | null): Promise<Principal> {
+  return authenticate(tokens, header).catch((error) => {
+    throw error instanceof AppError ? toGraphQLError(error) : error;
+  });
+}
+
+/**
+ * Over HTTP the token is checked before the document is parsed or validated, so a caller without
+ * one learns nothing about the schema (no "Did you mean …" hints): 401 UNAUTHENTICATED first.
+ */
+function authenticateFirst(tokens: TokenVerifier, principals: WeakMap<Request, Principal>): Plugin {
+  return {
+    async onParams({ request, setResult }) {
+      try {
+        principals.set(request, await authenticateForGraphQL(tokens, request.headers.get('authorization')));
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error;
+        setResult({ errors: [error] });
+      }
+    },
+  };
 }

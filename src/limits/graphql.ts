@@ -1,6 +1,8 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import {
   type DocumentNode,
+  defaultFieldResolver,
+  type ExecutionResult,
   type FragmentDefinitionNode,
   GraphQLError,
   type GraphQLNamedType,
@@ -16,6 +18,9 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { Principal } from '../auth/principal.js';
+import { AppError } from '../errors.js';
+import { toGraphQLError } from '../graphql/errors.js';
 
 export interface OperationLimits {
   maxDepth: number;
@@ -27,8 +32,29 @@ export interface OperationLimits {
   defaultPageSize: number;
   /** Largest `first` the service accepts; a bigger one is refused anyway, so it counts as this. */
   maxPageSize: number;
+  /** Aliased fields one document may hold (TOO_MANY_ALIASES); aliases are how one query repeats itself. */
+  maxAliases: number;
+  /** Bytes of `data` one query or mutation may answer with (RESPONSE_TOO_LARGE). */
+  maxResponseBytes: number;
+  /** The per-token query rate (throws RATE_LIMITED); none when absent. */
+  limitQueries?: (principal: Principal) => void;
 }
 
+/**
+ * The cost of a field that can return a large text or JSON value: one unit per KiB it may hold, on
+ * top of the one every field costs, so cost bounds the bytes an answer can reach, not only its
+ * field count. Read by the cost walk from the field's `extensions.cost`.
+ */
+export function sizedFieldCost(maxBytes: number): { cost: number; maxBytes: number } {
+  return { cost: 1 + Math.ceil(maxBytes / 1024), maxBytes };
+}
+
+function fieldCost(field: { extensions?: Record<string, unknown> } | undefined): number {
+  const cost = field?.extensions?.cost;
+  return typeof cost === 'number' ? cost : 1;
+}
+
+/** A refused operation: 400 whatever the Accept header (see keepRefusalsAt400). */
 function refusal(
   code: string,
   message: string,
@@ -40,7 +66,7 @@ function refusal(
 
 interface Measure {
   depth: number;
-  /** Fields resolved when the selection is resolved once. */
+  /** Fields resolved when the selection is resolved once (large fields weigh their size). */
   cost: number;
 }
 
@@ -49,7 +75,8 @@ interface Measure {
  * once per time its parent is resolved, and a field with a `first` argument (a connection)
  * multiplies what is below it by its page size. Fragments are measured once each, so a document of
  * nested fragment spreads cannot make this walk exponential; introspection fields are left to the
- * introspection switch.
+ * introspection switch and the one-`__schema` rule. A variable the request leaves out counts with
+ * the operation's declared default, as execution will use it.
  */
 function measureOperation(
   schema: GraphQLSchema,
@@ -60,11 +87,15 @@ function measureOperation(
 ): Measure {
   const memo = new Map<string, Measure>();
   const onPath = new Set<string>();
+  const defaults = declaredDefaults(operation);
 
   const pageSize = (value: ValueNode | undefined): number => {
     let n: unknown = pages.defaultPageSize;
     if (value?.kind === Kind.INT) n = Number(value.value);
-    else if (value?.kind === Kind.VARIABLE) n = variables[value.name.value] ?? pages.defaultPageSize;
+    else if (value?.kind === Kind.VARIABLE) {
+      const name = value.name.value;
+      n = variables[name] ?? defaults.get(name) ?? pages.defaultPageSize;
+    }
     return typeof n === 'number' && Number.isFinite(n) ? Math.min(Math.max(1, n), pages.maxPageSize) : 1;
   };
 
@@ -85,7 +116,7 @@ function measureOperation(
           ? walk(selection.selectionSet, field ? getNamedType(field.type) : undefined)
           : { depth: 0, cost: 0 };
         depth = Math.max(depth, 1 + child.depth);
-        cost += 1 + factor * child.cost;
+        cost += fieldCost(field) + factor * child.cost;
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const inner = walk(
           selection.selectionSet,
@@ -114,13 +145,52 @@ function measureOperation(
   return walk(operation.selectionSet, schema.getRootType(operation.operation));
 }
 
-/** Depth and introspection depend on the document alone, so they are validation rules (cached). */
+/** `$n: Int = 100` → n: 100, for the variables whose default is a literal number. */
+function declaredDefaults(operation: OperationDefinitionNode): Map<string, number> {
+  const defaults = new Map<string, number>();
+  for (const definition of operation.variableDefinitions ?? []) {
+    const value = definition.defaultValue;
+    if (value?.kind === Kind.INT) defaults.set(definition.variable.name.value, Number(value.value));
+  }
+  return defaults;
+}
+
+/**
+ * Depth, aliases and introspection depend on the document alone, so they are validation rules
+ * (cached). One `__schema` per document: the full schema is the largest answer introspection gives,
+ * and aliases would otherwise repeat it (introspection fields are not in the cost).
+ */
 function documentRule(limits: OperationLimits): ValidationRule {
   return function operationLimits(context) {
     const document: DocumentNode = context.getDocument();
     const schema = context.getSchema();
     const fragments = fragmentsOf(document);
+    let aliases = 0;
+    let schemaFields = 0;
+    let introspectionRefused = false;
     return {
+      Document: {
+        leave() {
+          if (aliases > limits.maxAliases) {
+            context.reportError(
+              refusal(
+                'TOO_MANY_ALIASES',
+                `The document has ${aliases} aliased fields; at most ${limits.maxAliases} are allowed`,
+                { aliases, maxAliases: limits.maxAliases },
+              ),
+            );
+          }
+          if (schemaFields > 1) {
+            context.reportError(
+              refusal(
+                'INTROSPECTION_TOO_LARGE',
+                `The document asks for __schema ${schemaFields} times; at most once is allowed`,
+                { schemaFields, maxSchemaFields: 1 },
+              ),
+            );
+          }
+        },
+      },
       OperationDefinition(operation) {
         const { depth } = measureOperation(schema, operation, fragments, {}, limits);
         if (depth > limits.maxDepth) {
@@ -135,7 +205,11 @@ function documentRule(limits: OperationLimits): ValidationRule {
         }
       },
       Field(field) {
-        if (!limits.introspection && (field.name.value === '__schema' || field.name.value === '__type')) {
+        if (field.alias) aliases++;
+        if (field.name.value === '__schema') schemaFields++;
+        const introspects = field.name.value === '__schema' || field.name.value === '__type';
+        if (!limits.introspection && introspects && !introspectionRefused) {
+          introspectionRefused = true;
           context.reportError(refusal('INTROSPECTION_DISABLED', 'Introspection is disabled on this server'));
         }
       },
@@ -184,10 +258,107 @@ function documentTooLarge(message: string, extra: Record<string, unknown>): Grap
   return refusal('DOCUMENT_TOO_LARGE', message, extra);
 }
 
+/** graphql-js suggests field, argument and type names ("Did you mean …?"): schema a caller cannot introspect. */
+function withoutSuggestions(error: Error): Error {
+  if (!(error instanceof GraphQLError)) return error;
+  const message = error.message.replace(/\s*Did you mean [^?]*\?$/, '');
+  if (message === error.message) return error;
+  return new GraphQLError(message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: error.extensions,
+  });
+}
+
+const RESPONSE_TOO_LARGE = 'RESPONSE_TOO_LARGE';
+
+function responseTooLarge(maxBytes: number): GraphQLError {
+  return new GraphQLError(
+    `The answer would be larger than ${maxBytes} bytes; ask for fewer or smaller fields (fewer aliases, smaller pages, leave out compiledPrompt, metadata, data)`,
+    { extensions: { code: RESPONSE_TOO_LARGE, maxBytes } },
+  );
+}
+
 /**
- * Query depth, cost, document size and introspection, as envelop hooks, so they apply over HTTP,
- * SSE and graphql-ws alike. The size check runs before parsing; the token cap stops the parser
- * early; depth is a validation rule; cost is checked before execution, with the variables.
+ * The bytes an operation's large fields have returned so far, charged by their resolvers (see
+ * meterLargeFields): once past the cap, the remaining large fields fail at once instead of
+ * piling up more of the answer in memory.
+ */
+class ResponseBudget {
+  used = 0;
+  constructor(readonly maxBytes: number) {}
+
+  get exceeded(): boolean {
+    return this.used > this.maxBytes;
+  }
+}
+
+/** One budget per running query or mutation, found from its context value. */
+const budgets = new WeakMap<object, ResponseBudget>();
+
+function sizeOf(value: unknown): number {
+  if (value == null) return 0;
+  if (typeof value === 'string') return value.length;
+  return JSON.stringify(value)?.length ?? 0;
+}
+
+/**
+ * Wraps the resolvers of fields that declare `extensions.maxBytes` (sizedFieldCost) so each value
+ * they return is charged to its operation's ResponseBudget. Subscription events have no budget:
+ * they are bounded by the cost check made when the subscription opens.
+ */
+export function meterLargeFields(schema: GraphQLSchema): GraphQLSchema {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      if (typeof field.extensions?.maxBytes !== 'number') continue;
+      const resolve = field.resolve ?? defaultFieldResolver;
+      field.resolve = (source, args, context, info) => {
+        const budget = context && typeof context === 'object' ? budgets.get(context) : undefined;
+        if (budget?.exceeded) throw responseTooLarge(budget.maxBytes);
+        const charge = (value: unknown) => {
+          if (budget) budget.used += sizeOf(value);
+          return value;
+        };
+        const value = resolve(source, args, context, info);
+        return value instanceof Promise ? value.then(charge) : charge(value);
+      };
+    }
+  }
+  return schema;
+}
+
+/** The answer's `data` when it fits in maxBytes; otherwise a single RESPONSE_TOO_LARGE error. */
+function capResponse(result: ExecutionResult, budget: ResponseBudget): ExecutionResult | null {
+  if (!budget.exceeded && sizeOf(result.data) <= budget.maxBytes) return null;
+  return { data: null, errors: [responseTooLarge(budget.maxBytes)] };
+}
+
+function isQuery(args: { document: DocumentNode; operationName?: string | null }): boolean {
+  return getOperationAST(args.document, args.operationName)?.operation === 'query';
+}
+
+/** The query rate for this caller, as an error to answer with (RATE_LIMITED, 429) or null. */
+function rateRefusal(limits: OperationLimits, context: unknown): GraphQLError | null {
+  const principal = (context as { principal?: Principal } | undefined)?.principal;
+  if (!limits.limitQueries || !principal) return null;
+  try {
+    limits.limitQueries(principal);
+    return null;
+  } catch (error) {
+    if (error instanceof AppError) return toGraphQLError(error);
+    throw error;
+  }
+}
+
+/**
+ * Query depth, cost, aliases, document size, introspection, response size and the query rate, as
+ * envelop hooks, so they apply over HTTP, SSE and graphql-ws alike. The size check runs before
+ * parsing; the token cap stops the parser early; depth, aliases and introspection are validation
+ * rules; the rate and cost are checked before execution (cost with the variables); the response
+ * size while and after it runs.
  */
 export function useOperationLimits(limits: OperationLimits): Plugin {
   const rule = documentRule(limits);
@@ -217,16 +388,63 @@ export function useOperationLimits(limits: OperationLimits): Plugin {
     },
     onValidate({ addValidationRule }) {
       addValidationRule(rule);
+      if (limits.introspection) return;
+      return ({ valid, result, setResult }) => {
+        if (!valid) setResult(result.map(withoutSuggestions));
+      };
     },
     onExecute({ args, setResultAndStopExecution }) {
-      const refused = costRefusal(limits, args);
-      if (refused) setResultAndStopExecution({ errors: [refused] });
+      const refused =
+        (isQuery(args) ? rateRefusal(limits, args.contextValue) : null) ?? costRefusal(limits, args);
+      if (refused) {
+        setResultAndStopExecution({ errors: [refused] });
+        return;
+      }
+      const budget = new ResponseBudget(limits.maxResponseBytes);
+      if (args.contextValue && typeof args.contextValue === 'object') budgets.set(args.contextValue, budget);
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (isAsyncIterable(result)) return;
+          const capped = capResponse(result, budget);
+          if (capped) setResult(capped);
+        },
+      };
     },
     onSubscribe({ args, setResultAndStopExecution }) {
       const refused = costRefusal(limits, args);
       if (refused) setResultAndStopExecution({ errors: [refused] });
     },
+    onExecutionResult({ result }) {
+      if (!Array.isArray(result)) keepRefusalsAt400(result);
+    },
   };
+}
+
+/** Codes of the refusals above: a 400 for every client, not only application/graphql-response+json. */
+const REFUSALS = new Set([
+  'QUERY_TOO_DEEP',
+  'QUERY_TOO_COMPLEX',
+  'DOCUMENT_TOO_LARGE',
+  'TOO_MANY_ALIASES',
+  'INTROSPECTION_TOO_LARGE',
+  'INTROSPECTION_DISABLED',
+]);
+
+/**
+ * yoga marks parse and validation errors `http.spec` (after our own hooks ran), which makes them
+ * 200 for `application/json` clients; the limits are refusals of the request, so they stay 400.
+ */
+function keepRefusalsAt400(result: unknown): void {
+  const errors = (result as ExecutionResult | undefined)?.errors;
+  if (!errors) return;
+  for (const error of errors) {
+    const http = error.extensions?.http as { spec?: boolean } | undefined;
+    if (http && REFUSALS.has(error.extensions.code as string)) http.spec = false;
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
 }
 
 /**

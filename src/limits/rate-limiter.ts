@@ -48,10 +48,10 @@ export class TokenBuckets {
 }
 
 /**
- * The mutation limit shared by GraphQL and REST (RunService calls it), so both answer RATE_LIMITED
- * — REST as 429 with Retry-After. Internal callers (the system principal) are never limited.
+ * A per-token limit on one kind of operation (`limit`: "mutations", "queries"), answering
+ * RATE_LIMITED with the retry time. Internal callers (the system principal) are never limited.
  */
-export function mutationLimiter(perMinute: number, burst: number, onLimited?: () => void) {
+export function tokenRateLimiter(limit: string, perMinute: number, burst: number, onLimited?: () => void) {
   const buckets = new TokenBuckets(perMinute, burst);
   return (principal: Principal): void => {
     if (principal.name === 'system') return;
@@ -60,8 +60,21 @@ export function mutationLimiter(perMinute: number, burst: number, onLimited?: ()
     onLimited?.();
     throw new AppError(
       'RATE_LIMITED',
-      `Too many mutations for this token: at most ${perMinute} per minute (bursts of ${burst}); retry in ${retryAfterSeconds} s`,
-      { limit: 'mutations', retryAfterSeconds },
+      `Too many ${limit} for this token: at most ${perMinute} per minute (bursts of ${burst}); retry in ${retryAfterSeconds} s`,
+      { limit, retryAfterSeconds },
     );
   };
+}
+
+/**
+ * The mutation limit shared by GraphQL and REST (RunService calls it), so both answer RATE_LIMITED
+ * — REST as 429 with Retry-After.
+ */
+export function mutationLimiter(perMinute: number, burst: number, onLimited?: () => void) {
+  return tokenRateLimiter('mutations', perMinute, burst, onLimited);
+}
+
+/** The query limit (GraphQL queries; subscriptions are bounded by MAX_SUBSCRIPTIONS_PER_TOKEN). */
+export function queryLimiter(perMinute: number, burst: number, onLimited?: () => void) {
+  return tokenRateLimiter('queries', perMinute, burst, onLimited);
 }

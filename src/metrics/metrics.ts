@@ -53,7 +53,7 @@ export class Metrics {
   });
   readonly rateLimited = new Counter({
     name: `${PREFIX}rate_limited_total`,
-    help: 'Refused by a per-token limit: limit="mutations" (rate) or "connections" (open WebSockets).',
+    help: 'Refused by a per-token limit: limit="mutations" or "queries" (rate) or "connections" (open WebSockets).',
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });

@@ -27,6 +27,12 @@ describe('operations configuration', () => {
   it('has safe defaults and names the variable of a bad value', () => {
     const ops = loadOpsConfig({});
     expect(ops.limits).toMatchObject({ maxQueryDepth: 12, mutationsPerMinute: 300, mutationBurst: 60 });
+    expect(ops.limits).toMatchObject({
+      queriesPerMinute: 1200,
+      queryBurst: 120,
+      maxAliases: 30,
+      maxResponseBytes: 4 * 1024 * 1024,
+    });
     expect(ops.metricsToken).toBeUndefined();
     expect(loadOpsConfig({ RATE_LIMIT_MUTATIONS_PER_MINUTE: '0' }).limits.mutationsPerMinute).toBe(0);
     expect(loadConfig({ GRAPHQL_MAX_DEPTH: '30' }).ops.limits.maxQueryDepth).toBe(30);

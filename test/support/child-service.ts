@@ -1,7 +1,7 @@
 /**
  * The service in a child process, so a test can kill it hard (SIGKILL: no shutdown, no lease release).
  * Usage: spawnService(dbUrl, simUrl, env, instanceId) from a test; the child prints one JSON line
- * {"url": ...} once it serves.
+ * {"url": ...} once it serves. `nodeArgs` go to node itself (e.g. --max-old-space-size=128).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -22,8 +22,9 @@ export async function spawnService(
   openhandsUrl: string,
   env: Record<string, string>,
   instanceId: string,
+  nodeArgs: string[] = [],
 ): Promise<ChildService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SELF], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', SELF], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: {
       ...process.env,

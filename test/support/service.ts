@@ -26,8 +26,9 @@ export async function startService(
     POLL_INTERVAL_MS: '50',
     LOG_LEVEL: 'silent',
     UPSTREAM_ERROR_TOLERANCE_MS: '300',
-    // Tests send mutations much faster than any client; test/ops/limits.test.ts tests the limit itself.
+    // Tests send mutations and queries much faster than any client; test/ops/limits.test.ts tests the limits.
     RATE_LIMIT_MUTATIONS_PER_MINUTE: '0',
+    RATE_LIMIT_QUERIES_PER_MINUTE: '0',
     ...env,
   });
   const app = await buildApp(config, {

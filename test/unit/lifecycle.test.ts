@@ -78,8 +78,6 @@ function makeRun(overrides: Partial<Run> = {}): Run {
     conversationId: 'conv-1',
     sandboxId: 'sbx-1',
     upstreamStatus: 'sandbox:RUNNING execution:running',
-    upstreamDetail: null,
-    upstreamUpdatedAt: null,
     eventCursor: null,
     upstreamEventCount: 4,
     startAttempts: 1,

@@ -1,3 +1,4 @@
+import { meterLargeFields } from '../../limits/graphql.js';
 import { builder } from '../builder.js';
 import './scalars.js';
 import './enums.js';
@@ -5,4 +6,5 @@ import './run-event.js';
 import './run.js';
 import './progress.js';
 
-export const schema = builder.toSchema({ sortSchema: true });
+// Large fields charge what they return to the operation's GRAPHQL_MAX_RESPONSE_BYTES budget.
+export const schema = meterLargeFields(builder.toSchema({ sortSchema: true }));

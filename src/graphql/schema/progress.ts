@@ -5,12 +5,12 @@ import { RunStatusEnum } from './enums.js';
 import { RunType } from './run.js';
 import { RunEventType } from './run-event.js';
 
-// The run an event belongs to: live events carry the row read with them; timeline entries load it.
+// The run an event belongs to: live events carry the row read with them; timeline entries load it,
+// batched per operation (one query for a page of events).
 builder.objectField(RunEventType, 'run', (t) =>
   t.field({
     type: RunType,
-    resolve: (event, _args, ctx) =>
-      (event as Partial<LiveEvent>).run ?? ctx.prisma.run.findUniqueOrThrow({ where: { id: event.runId } }),
+    resolve: (event, _args, ctx) => (event as Partial<LiveEvent>).run ?? ctx.loadRun(event.runId),
   }),
 );
 

@@ -1,8 +1,9 @@
 import { DESCRIPTIONS } from '../../api/descriptions.js';
 import { badInput } from '../../errors.js';
+import { sizedFieldCost } from '../../limits/graphql.js';
 import type { Page } from '../../runs/service.js';
 import type { Run } from '../../runs/store/index.js';
-import type { GitProvider } from '../../runs/validation.js';
+import { type GitProvider, LIMITS } from '../../runs/validation.js';
 import { builder } from '../builder.js';
 import { GitProviderEnum, RunStatusEnum } from './enums.js';
 import { RunEventType } from './run-event.js';
@@ -76,7 +77,8 @@ export const RunType = builder.prismaObject('Run', {
   fields: (t) => ({
     id: t.exposeID('id'),
     projectId: t.exposeString('projectId'),
-    compiledPrompt: t.exposeString('compiledPrompt'),
+    // Large values weigh their size in the query cost and count towards GRAPHQL_MAX_RESPONSE_BYTES.
+    compiledPrompt: t.exposeString('compiledPrompt', { extensions: sizedFieldCost(LIMITS.compiledPrompt) }),
     repository: t.exposeString('repository', { nullable: true }),
     branch: t.exposeString('branch', { nullable: true }),
     gitProvider: t.field({
@@ -84,7 +86,11 @@ export const RunType = builder.prismaObject('Run', {
       nullable: true,
       resolve: (run) => run.gitProvider as GitProvider | null,
     }),
-    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
+    metadata: t.expose('metadata', {
+      type: 'JSON',
+      nullable: true,
+      extensions: sizedFieldCost(LIMITS.metadataBytes),
+    }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
     status: t.expose('status', { type: RunStatusEnum }),
     percent: t.exposeInt('percent', { description: DESCRIPTIONS.percent }),
