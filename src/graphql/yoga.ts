@@ -27,6 +27,9 @@ export function createGraphQL({ prisma, services, tokens, log, ...options }: Yog
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
+    // CORS is decided for every route in src/http/cors.ts (CORS_ORIGINS); yoga's own would
+    // reflect any origin with credentials.
+    cors: false,
     landingPage: false,
     graphiql:
       options.graphiql === false
@@ -49,7 +52,10 @@ export function createGraphQL({ prisma, services, tokens, log, ...options }: Yog
         (typeof connectionParams?.authorization === 'string' ? connectionParams.authorization : null) ??
         request?.headers.get('authorization') ??
         null;
-      const principal = await tokens.verify(bearerToken(header));
+      const principal = await tokens.verify(bearerToken(header)).catch((error: unknown) => {
+        // An expired token (UNAUTHENTICATED, saying so): a GraphQL error with its code and 401.
+        throw error instanceof AppError ? toGraphQLError(error) : error;
+      });
       if (!principal) {
         throw toGraphQLError(
           new AppError(
