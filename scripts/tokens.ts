@@ -1,7 +1,7 @@
 // Manages the API tokens stored in the database (DATABASE_URL, or the embedded one in DATA_DIR —
 // stop the service first then, as the embedded database serves one process at a time).
 //
-//   npm run tokens -- create --name ci --project my-project [--project other]
+//   npm run tokens -- create --name ci --project my-project [--project other] [--expires-in 90d]
 //   npm run tokens -- list [--json]
 //   npm run tokens -- revoke ci
 //
@@ -10,15 +10,17 @@ import { parseArgs } from 'node:util';
 import {
   createApiToken,
   listApiTokens,
+  parseLifetime,
   revokeApiToken,
   TokenAdminError,
   type TokenInfo,
 } from '../src/auth/token-admin.js';
 import { ConfigError, loadConfig } from '../src/config/service.js';
-import { type Database, openDatabase } from '../src/storage/database.js';
+import { type Database, DataDirInUseError, openDatabase } from '../src/storage/database.js';
 
 const USAGE = `Usage:
-  npm run tokens -- create --name <name> [--project <id>]...   (no --project: every project)
+  npm run tokens -- create --name <name> [--project <id>]... [--expires-in <n>s|m|h|d]
+      (no --project: every project; no --expires-in: never expires)
   npm run tokens -- list [--json]
   npm run tokens -- revoke <name>`;
 
@@ -28,14 +30,21 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-function row(t: TokenInfo): string[] {
-  const day = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '-');
+const day = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '-');
+
+function state(t: TokenInfo, now: number): string {
+  if (t.revokedAt) return 'revoked';
+  return t.expiresAt && t.expiresAt.getTime() <= now ? 'expired' : 'active';
+}
+
+function row(t: TokenInfo, now: number): string[] {
   return [
     t.name,
-    t.revokedAt ? 'revoked' : 'active',
+    state(t, now),
     t.projects.length ? t.projects.join(',') : '*',
     day(t.createdAt),
     day(t.lastUsedAt),
+    t.expiresAt ? day(t.expiresAt) : 'never',
     day(t.revokedAt),
   ];
 }
@@ -57,12 +66,22 @@ async function main(db: Database, command: string | undefined, args: string[]): 
   if (command === 'create') {
     const { values } = parseArgs({
       args,
-      options: { name: { type: 'string' }, project: { type: 'string', multiple: true } },
+      options: {
+        name: { type: 'string' },
+        project: { type: 'string', multiple: true },
+        'expires-in': { type: 'string' },
+      },
     });
     if (!values.name) fail(`create needs --name\n${USAGE}`, 2);
-    const { token, info } = await createApiToken(prisma, { name: values.name, projects: values.project });
+    const lifetime = values['expires-in'];
+    const { token, info } = await createApiToken(prisma, {
+      name: values.name,
+      projects: values.project,
+      expiresInMs: lifetime === undefined ? undefined : parseLifetime(lifetime),
+    });
     const scope = info.projects.length ? `projects ${info.projects.join(', ')}` : 'every project';
-    process.stderr.write(`Created token "${info.name}" for ${scope}. It is shown only this once:\n`);
+    const until = info.expiresAt ? `, valid until ${day(info.expiresAt)} UTC` : '';
+    process.stderr.write(`Created token "${info.name}" for ${scope}${until}. It is shown only this once:\n`);
     process.stdout.write(`${token}\n`);
   } else if (command === 'list') {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
@@ -71,8 +90,9 @@ async function main(db: Database, command: string | undefined, args: string[]): 
     else if (tokens.length === 0)
       process.stdout.write('No stored tokens (API_TOKENS entries are not listed).\n');
     else {
-      const header = ['NAME', 'STATE', 'PROJECTS', 'CREATED', 'LAST USED', 'REVOKED'];
-      process.stdout.write(`${table([header, ...tokens.map(row)])}\n`);
+      const header = ['NAME', 'STATE', 'PROJECTS', 'CREATED', 'LAST USED', 'EXPIRES', 'REVOKED'];
+      const now = Date.now();
+      process.stdout.write(`${table([header, ...tokens.map((t) => row(t, now))])}\n`);
     }
   } else if (command === 'revoke') {
     const { positionals } = parseArgs({ args, allowPositionals: true });
@@ -96,7 +116,14 @@ try {
 } catch (error) {
   fail(error instanceof ConfigError ? error.message : String(error), 2);
 }
-const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+let db: Database;
+try {
+  db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+} catch (error) {
+  // The service holds the embedded database: say so instead of PGlite's "External error".
+  if (error instanceof DataDirInUseError) fail(error.message, 1);
+  throw error;
+}
 let code = 0;
 try {
   await main(db, command, rest);

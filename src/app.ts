@@ -9,6 +9,7 @@ import { useSharedSubscriptionRender } from './graphql/shared-render.js';
 import { attachWebSocket } from './graphql/websocket.js';
 import { createGraphQL } from './graphql/yoga.js';
 import { refuseOversizedBody } from './http/body.js';
+import { applyCors } from './http/cors.js';
 import { health, ready } from './http/health.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
@@ -74,6 +75,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const prisma = database.prisma;
   const ops = config.ops;
   const metrics = new Metrics();
+  if (ops.metricsTokenRequired && !ops.metricsToken)
+    log.warn('GET /metrics answers 403 until METRICS_TOKEN is set (NODE_ENV=production)');
 
   // PostgreSQL: NOTIFY in each write transaction, LISTEN here, so every replica hears every write.
   // Embedded: a single process, so the store's after-commit callback is enough.
@@ -151,7 +154,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { method: '*', path: '/graphql', handler: (req, res) => yoga(req, res) },
     { method: 'GET', path: '/health', handler: (req, res) => health(healthDeps, req, res) },
     { method: 'GET', path: '/ready', handler: (req, res) => ready(healthDeps, req, res) },
-    metricsRoute(metrics, ops.metricsToken),
+    metricsRoute(metrics, ops.metricsToken, ops.metricsTokenRequired),
     ...restRoutes({ runs, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
     ...webhookRoutes(new WebhookService(store, deliveries, log), config.webhooks, log),
   );
@@ -165,6 +168,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const server: Server = createServer((req, res) => {
     // Every log line of this request carries its id (echoed as X-Request-Id).
     withRequestId(req, res, () => {
+      if (applyCors(req, res, config.corsOrigins)) return;
       if (refuseOversizedBody(req, res, maxBodyBytes)) return;
       router.handle(req, res).catch((error) => {
         log.error({ err: error, path: req.url?.split('?')[0] }, 'request failed');

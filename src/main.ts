@@ -1,5 +1,6 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/service.js';
+import { DataDirInUseError } from './storage/database.js';
 import { redactDatabaseUrl } from './storage/database-url.js';
 
 let config: ReturnType<typeof loadConfig>;
@@ -41,7 +42,16 @@ function shutdown(signal: NodeJS.Signals): void {
 }
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => shutdown(signal));
 
-app = await buildApp(config);
+try {
+  app = await buildApp(config);
+} catch (error) {
+  // Another process has the embedded database: a plain message, not a stack trace.
+  if (error instanceof DataDirInUseError) {
+    console.error(`openhands-runner: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
 if (stopRequested) shutdown(stopRequested);
 else await serve(app);
 

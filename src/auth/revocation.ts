@@ -1,17 +1,20 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 
+/** Why a token's open connections are ended: revoked (or deleted), or past its expiresAt. */
+export type TokenEnd = 'revoked' | 'expired';
+
 /** Something that holds connections or streams opened with stored tokens. */
 export interface TokenHolder {
   tokenIds(): Iterable<string>;
   /** Ends what this token opened; returns how many things it ended. */
-  closeFor(tokenId: string): number;
+  closeFor(tokenId: string, why: TokenEnd): number;
 }
 
 /**
  * Requests re-check their token every time, but a subscription or WebSocket lives on after its
  * check. Every `intervalMs` this looks up the stored tokens behind open ones (one indexed query,
- * only while any are open) and ends those whose token was revoked or deleted.
+ * only while any are open) and ends those whose token was revoked, deleted or has expired.
  */
 export class RevocationWatch {
   private timer: NodeJS.Timeout | undefined;
@@ -45,18 +48,24 @@ export class RevocationWatch {
     const ids = new Set<string>();
     for (const holder of this.holders) for (const id of holder.tokenIds()) ids.add(id);
     if (ids.size === 0) return 0;
-    const live = await this.prisma.apiToken.findMany({
-      where: { id: { in: [...ids] }, revokedAt: null },
-      select: { id: true },
+    const rows = await this.prisma.apiToken.findMany({
+      where: { id: { in: [...ids] } },
+      select: { id: true, revokedAt: true, expiresAt: true },
     });
-    for (const { id } of live) ids.delete(id);
+    const now = Date.now();
+    const ends = new Map<string, TokenEnd>([...ids].map((id) => [id, 'revoked']));
+    for (const row of rows) {
+      if (row.revokedAt) continue;
+      if (row.expiresAt && row.expiresAt.getTime() <= now) ends.set(row.id, 'expired');
+      else ends.delete(row.id);
+    }
     let closed = 0;
-    for (const id of ids) {
+    for (const [id, why] of ends) {
       // Holders in order: sockets first, as a socket closed with 4403 tells the client why, where
       // a completed subscription would look like a normal end.
       let ended = 0;
-      for (const holder of this.holders) ended += holder.closeFor(id);
-      if (ended > 0) this.log.info({ tokenId: id, ended }, 'token revoked: closed what it had open');
+      for (const holder of this.holders) ended += holder.closeFor(id, why);
+      if (ended > 0) this.log.info({ tokenId: id, ended }, `token ${why}: closed what it had open`);
       closed += ended;
     }
     return closed;

@@ -11,6 +11,8 @@ export interface TokenInfo {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /** Refused from then on; null never expires. */
+  expiresAt: Date | null;
 }
 
 export class TokenAdminError extends Error {
@@ -28,7 +30,24 @@ const select = {
   createdAt: true,
   lastUsedAt: true,
   revokedAt: true,
+  expiresAt: true,
 } as const;
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+// Ten years: anything longer is "never", which is what omitting --expires-in means.
+const MAX_LIFETIME_MS = 3650 * UNIT_MS.d;
+
+/** Reads a lifetime such as "90d", "12h", "30m" or "45s" into milliseconds. */
+export function parseLifetime(text: string): number {
+  const match = /^\s*(\d{1,9})\s*([smhd])\s*$/.exec(text);
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2]] : Number.NaN;
+  if (!(ms > 0) || ms > MAX_LIFETIME_MS) {
+    throw new TokenAdminError(
+      `--expires-in takes a positive number and a unit s, m, h or d (at most 3650d), e.g. 90d; got ${JSON.stringify(text)}`,
+    );
+  }
+  return ms;
+}
 
 /**
  * Creates a stored token and returns it in clear once (only its SHA-256 is kept). A revoked token's
@@ -36,7 +55,7 @@ const select = {
  */
 export async function createApiToken(
   prisma: PrismaClient,
-  input: { name: string; projects?: string[] },
+  input: { name: string; projects?: string[] /** From now; unset: never expires. */; expiresInMs?: number },
 ): Promise<{ token: string; info: TokenInfo }> {
   const name = input.name.trim();
   if (!NAME.test(name)) {
@@ -48,6 +67,7 @@ export async function createApiToken(
   if (projects.some((p) => p.length === 0 || p.length > PROJECT_MAX || p.includes('\u0000'))) {
     throw new TokenAdminError(`A project id is 1-${PROJECT_MAX} characters`);
   }
+  const expiresAt = input.expiresInMs === undefined ? null : new Date(Date.now() + input.expiresInMs);
   const token = generateToken();
   const id = `tok_${randomBytes(8).toString('hex')}`;
   const info = await prisma.$transaction(async (tx) => {
@@ -58,7 +78,10 @@ export async function createApiToken(
     if (existing) {
       await tx.apiToken.update({ where: { id: existing.id }, data: { name: `${name}~${existing.id}` } });
     }
-    return tx.apiToken.create({ data: { id, name, tokenHash: hashToken(token), projects }, select });
+    return tx.apiToken.create({
+      data: { id, name, tokenHash: hashToken(token), projects, expiresAt },
+      select,
+    });
   });
   return { token, info };
 }

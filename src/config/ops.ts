@@ -38,6 +38,8 @@ export interface OpsConfig {
   introspection: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
   metricsToken: string | undefined;
+  /** NODE_ENV=production: without METRICS_TOKEN, GET /metrics is refused (403) instead of public. */
+  metricsTokenRequired: boolean;
   /** How often open subscriptions' tokens are checked for revocation. */
   tokenRecheckMs: number;
   /** After SIGTERM: how long /ready answers 503 before the server stops accepting connections. */
@@ -74,6 +76,7 @@ export function loadOpsConfig(env: Env): OpsConfig {
     },
     introspection: bool(env, 'GRAPHQL_INTROSPECTION', !production),
     metricsToken: read(env, 'METRICS_TOKEN'),
+    metricsTokenRequired: production,
     tokenRecheckMs: int(env, 'TOKEN_RECHECK_MS', 5000, 100, 10 * 60 * 1000),
     shutdownDelayMs: int(env, 'SHUTDOWN_DELAY_MS', 0, 0, 60_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 9000, 1000, 10 * 60 * 1000),

@@ -24,6 +24,8 @@ export interface PollerSettings {
 export interface Config {
   port: number;
   host: string;
+  /** Browser origins allowed to call the API cross-origin (CORS_ORIGINS); '*' any; empty: none. */
+  corsOrigins: string[];
   databaseUrl: string | undefined;
   dataDir: string;
   openhands: {
@@ -57,6 +59,29 @@ export interface Config {
   ops: OpsConfig;
 }
 
+/** CORS_ORIGINS: comma-separated origins (scheme://host[:port]), or `*` for any. */
+function corsOrigins(env: Env): string[] {
+  const entries = (read(env, 'CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  return entries.map((entry) => {
+    if (entry === '*') return entry;
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {}
+    // An origin has no path: "https://app.example.com/" is accepted, "https://a.com/x" is a mistake.
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== entry.replace(/\/$/, '').toLowerCase()) {
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        `expected origins like https://app.example.com or *, got "${entry}"`,
+      );
+    }
+    return url.origin;
+  });
+}
+
 function redisUrl(env: Env): string | undefined {
   const raw = read(env, 'REDIS_URL');
   if (raw === undefined) return undefined;
@@ -80,6 +105,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
     host: read(env, 'HOST') ?? '0.0.0.0',
+    corsOrigins: corsOrigins(env),
     databaseUrl,
     dataDir: read(env, 'DATA_DIR') ?? './.data',
     openhands: {

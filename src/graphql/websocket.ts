@@ -5,7 +5,8 @@ import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { authenticate } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
-import type { TokenVerifier } from '../auth/tokens.js';
+import type { TokenEnd } from '../auth/revocation.js';
+import { TokenExpiredError, type TokenVerifier } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
 import type { Yoga } from './yoga.js';
 
@@ -49,15 +50,19 @@ export function attachWebSocket(
       subscribe: (args) => (args.rootValue as EnvelopRoot).subscribe(args) as never,
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization;
-        const principal = await authenticate(tokens, typeof header === 'string' ? header : null).catch(
-          (error) => {
-            if (error instanceof AppError) return null;
-            throw error;
-          },
-        );
+        const socket = ctx.extra.socket;
+        let principal: Principal;
+        try {
+          principal = await authenticate(tokens, typeof header === 'string' ? header : null);
+        } catch (error) {
+          // An expired token: the same 4403 as a bad one, with the reason.
+          if (error instanceof TokenExpiredError)
+            socket.close(CloseCode.Forbidden, `Forbidden: ${error.message}`);
+          if (error instanceof AppError) return false;
+          throw error;
+        }
         // false → graphql-ws closes the socket with 4403 Forbidden.
         if (!principal) return false;
-        const socket = ctx.extra.socket;
         // Gone while its token was checked: its 'close' has fired already, so it must not be registered.
         if (socket.readyState !== socket.OPEN) return false;
         // Counted after the await and registered right below, so concurrent connects cannot slip past.
@@ -123,11 +128,13 @@ export function attachWebSocket(
       return [...principals.values()].flatMap((p) => (p.tokenId ? [p.tokenId] : []));
     },
     /** Closes the sockets opened with this token with 4403 Forbidden; returns how many. */
-    closeFor(tokenId: string): number {
+    closeFor(tokenId: string, why: TokenEnd = 'revoked'): number {
+      const reason =
+        why === 'expired' ? 'Forbidden: the API token expired' : 'Forbidden: the API token was revoked';
       let closed = 0;
       for (const [socket, principal] of principals) {
         if (principal.tokenId !== tokenId) continue;
-        socket.close(CloseCode.Forbidden, 'Forbidden: the API token was revoked');
+        socket.close(CloseCode.Forbidden, reason);
         principals.delete(socket);
         closed++;
       }

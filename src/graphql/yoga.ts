@@ -31,6 +31,9 @@ export function createGraphQL({ prisma, services, tokens, log, ...options }: Yog
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
+    // CORS is decided for every route in src/http/cors.ts (CORS_ORIGINS); yoga's own would
+    // reflect any origin with credentials.
+    cors: false,
     landingPage: false,
     graphiql:
       options.graphiql === false

@@ -4,7 +4,10 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { applyMigrations } from './migrations.js';
+
+export { DataDirInUseError } from './data-dir-lock.js';
 
 export type Db = PrismaClient;
 
@@ -34,8 +37,21 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return open('postgres', factory, async () => {});
   }
   await mkdir(options.dataDir, { recursive: true });
-  const pglite = new PGlite(options.dataDir);
-  return open('embedded', new PrismaPGlite(pglite), () => pglite.close());
+  // One process at a time: throws DataDirInUseError naming the process that has it.
+  const unlock = await lockDataDir(options.dataDir);
+  let pglite: PGlite | undefined;
+  try {
+    pglite = new PGlite(options.dataDir);
+    const opened = pglite;
+    return await open('embedded', new PrismaPGlite(opened), async () => {
+      await opened.close();
+      await unlock();
+    });
+  } catch (error) {
+    await pglite?.close().catch(() => {});
+    await unlock();
+    throw error;
+  }
 }
 
 async function open(

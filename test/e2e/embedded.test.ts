@@ -1,8 +1,12 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { LOCK_FILE } from '../../src/storage/data-dir-lock.js';
+import { DataDirInUseError, openDatabase } from '../../src/storage/database.js';
+import { tokensCli } from '../ops/support.js';
 import { expectSaneTimeline, finalRun, getRun, startRun } from '../support/runs.js';
 import { startService } from '../support/service.js';
 
@@ -52,5 +56,47 @@ describe('embedded PostgreSQL (PGlite) when DATABASE_URL is unset', () => {
       await second.stop();
     }
     expect(sim.conversations().filter((c) => c.prompt.startsWith('Embedded run'))).toHaveLength(2);
+  });
+  describe('one process at a time', () => {
+    it('a second process (the tokens tool) is told who has DATA_DIR, and gets it once the service stops', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'ohr-locked-'));
+      try {
+        const service = await startService(undefined, sim.url, { POLLER_ENABLED: 'false' }, { dataDir: dir });
+        let stopped = false;
+        try {
+          const refused = await tokensCli(['list'], undefined, { DATA_DIR: dir });
+          expect(refused.code).toBe(1);
+          expect(refused.stderr.trim()).toBe(
+            `DATA_DIR ${dir} is in use by process ${process.pid}; stop the service or point DATABASE_URL at PostgreSQL`,
+          );
+          // In this process too: a second open of the same folder is refused, not corrupted.
+          await expect(openDatabase({ dataDir: dir })).rejects.toBeInstanceOf(DataDirInUseError);
+          await service.stop();
+          stopped = true;
+          expect(await readdir(dir)).not.toContain(LOCK_FILE);
+          const listed = await tokensCli(['list'], undefined, { DATA_DIR: dir });
+          expect(listed.stderr).toBe('');
+          expect(listed.code).toBe(0);
+        } finally {
+          if (!stopped) await service.stop();
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('takes over a lock left by a process that is gone', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'ohr-stale-'));
+      try {
+        const gone = spawn(process.execPath, ['-e', '']);
+        await new Promise((resolve) => gone.once('exit', resolve));
+        await writeFile(join(dir, LOCK_FILE), `${gone.pid}\n`);
+        const db = await openDatabase({ dataDir: dir });
+        await db.close();
+        expect(await readdir(dir)).not.toContain(LOCK_FILE);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/index.js';
 import type { TestDatabase } from '../support/database.js';
@@ -6,7 +7,7 @@ import { collectWs, wsClient } from '../support/live.js';
 import { finalRun, type Stack, startRun, startStack } from '../support/runs.js';
 import { type RunningService, startService } from '../support/service.js';
 import { GITHUB_SECRET, postGitHub, pullRequestPayload } from '../webhooks/helpers.js';
-import { getMetrics, sample } from './support.js';
+import { getMetrics, ROOT, sample } from './support.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests';
 
@@ -38,7 +39,41 @@ describe('GET /metrics', () => {
     expect(ok.type).toContain('version=0.0.4');
   });
 
-  it('is public without METRICS_TOKEN', async () => {
+  it('in production without METRICS_TOKEN: refused with 403 saying how to turn it on', async () => {
+    const prod = await startService(db.url, sim.url, { POLLER_ENABLED: 'false', NODE_ENV: 'production' });
+    try {
+      const refused = await fetch(`${prod.url}/metrics`);
+      expect(refused.status).toBe(403);
+      const body = (await refused.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('METRICS_DISABLED');
+      expect(body.error.message).toContain('METRICS_TOKEN');
+      expect((await getMetrics(prod.url, 'anything')).status).toBe(403);
+    } finally {
+      await prod.stop();
+    }
+    const secured = await startService(db.url, sim.url, {
+      POLLER_ENABLED: 'false',
+      NODE_ENV: 'production',
+      METRICS_TOKEN,
+    });
+    try {
+      expect((await getMetrics(secured.url)).status).toBe(401);
+      expect((await getMetrics(secured.url, METRICS_TOKEN)).status).toBe(200);
+    } finally {
+      await secured.stop();
+    }
+  });
+
+  it('cloudrun.yaml sets METRICS_TOKEN, filled by the deploy workflow', () => {
+    const service = readFileSync(`${ROOT}/cloudrun.yaml`, 'utf8');
+    expect(service).toMatch(/- name: NODE_ENV\s+value: production/);
+    expect(service).toMatch(/- name: METRICS_TOKEN\s/);
+    const deploy = readFileSync(`${ROOT}/.github/workflows/deploy.yml`, 'utf8');
+    expect(deploy).toContain('select(.name == "METRICS_TOKEN") | .value) = strenv(METRICS_TOKEN)');
+    expect(deploy).toMatch(/METRICS_TOKEN: \$\{\{ secrets\.METRICS_TOKEN \}\}/);
+  });
+
+  it('is public without METRICS_TOKEN outside production', async () => {
     const open = await startService(db.url, sim.url, { POLLER_ENABLED: 'false' });
     try {
       expect((await getMetrics(open.url)).status).toBe(200);

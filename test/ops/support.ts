@@ -20,12 +20,19 @@ export interface CliResult {
   lingerMs: number;
 }
 
-/** `npm run tokens -- <args>` as an operator runs it (node + tsx, without npm's banner). */
-export function tokensCli(args: string[], databaseUrl: string): Promise<CliResult> {
+/**
+ * `npm run tokens -- <args>` as an operator runs it (node + tsx, without npm's banner), against
+ * `databaseUrl`, or with none the embedded database in `env.DATA_DIR`.
+ */
+export function tokensCli(
+  args: string[],
+  databaseUrl: string | undefined,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/tokens.ts', ...args], {
       cwd: ROOT,
-      env: childEnv({ DATABASE_URL: databaseUrl }),
+      env: childEnv({ ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

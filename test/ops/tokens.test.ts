@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiToken, listApiTokens, parseLifetime, TokenAdminError } from '../../src/auth/token-admin.js';
+import { LAST_USED_WRITE_MS, TokenVerifier } from '../../src/auth/tokens.js';
 import type { TestDatabase } from '../support/database.js';
 import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectSse, collectWs, RUN_PROGRESS, wsClient } from '../support/live.js';
@@ -267,6 +269,180 @@ describe('stored API tokens', () => {
         await client.dispose();
         await admin.dispose();
       }
+    });
+  });
+  describe('expiry', () => {
+    /** Moves a stored token's expiry into the past, as if its --expires-in had run out. */
+    async function expire(name: string): Promise<void> {
+      await sql(db.url, `UPDATE "ApiToken" SET "expiresAt" = now() - interval '1 second' WHERE name = $1`, [
+        name,
+      ]);
+    }
+
+    it('create --expires-in stores the expiry; list shows it; bad lifetimes are refused', async () => {
+      const before = Date.now();
+      const created = await tokensCli(['create', '--name', 'exp-90d', '--expires-in', '90d'], db.url);
+      expect(created.code).toBe(0);
+      expect(created.stderr).toContain('valid until');
+      const [row] = await sql<{ expiresAt: Date }>(
+        db.url,
+        `SELECT "expiresAt" FROM "ApiToken" WHERE name = 'exp-90d'`,
+      );
+      const days = (row.expiresAt.getTime() - before) / 86_400_000;
+      expect(days).toBeGreaterThan(89.99);
+      expect(days).toBeLessThan(90.01);
+      expect((await gql(service.graphqlUrl, LIST, {}, created.stdout.trim())).status).toBe(200);
+
+      await createApiToken(service.app.database.prisma, { name: 'exp-never' });
+      const list = await tokensCli(['list'], db.url);
+      expect(list.stdout).toMatch(/^NAME\s+STATE\s+PROJECTS\s+CREATED\s+LAST USED\s+EXPIRES\s+REVOKED/);
+      expect(list.stdout).toMatch(
+        new RegExp(
+          `exp-90d\\s+active\\s+\\*\\s+\\S+ \\S+\\s+\\S+(?: \\S+)?\\s+${row.expiresAt.toISOString().slice(0, 10)} `,
+        ),
+      );
+      expect(list.stdout).toMatch(/exp-never\s+active\s+\*\s+\S+ \S+\s+-\s+never\s+-/);
+      await expire('exp-90d');
+      expect((await tokensCli(['list'], db.url)).stdout).toMatch(/exp-90d\s+expired/);
+      // What `list --json` prints.
+      const listed = (await listApiTokens(service.app.database.prisma)).find((t) => t.name === 'exp-90d');
+      expect(listed?.expiresAt?.getTime()).toBeLessThan(Date.now());
+
+      const refused = await tokensCli(['create', '--name', 'exp-bad', '--expires-in', '5w'], db.url);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('--expires-in takes a positive number and a unit s, m, h or d');
+      expect(refused.stdout).toBe('');
+    });
+
+    it('reads lifetimes in s, m, h and d, and refuses anything else', () => {
+      expect(parseLifetime('45s')).toBe(45_000);
+      expect(parseLifetime('30m')).toBe(30 * 60_000);
+      expect(parseLifetime('12h')).toBe(12 * 3_600_000);
+      expect(parseLifetime('90d')).toBe(90 * 86_400_000);
+      for (const bad of ['90', '0d', '-1d', '5w', '1.5h', '99999d', '', 'd']) {
+        expect(() => parseLifetime(bad), bad).toThrow(TokenAdminError);
+      }
+    });
+
+    it('an expired token gets 401 UNAUTHENTICATED saying so, on GraphQL, SSE and REST', async () => {
+      const token = await createToken(db.url, 'exp-http', []);
+      expect((await gql(service.graphqlUrl, LIST, {}, token)).status).toBe(200);
+      await expire('exp-http');
+
+      const graphql = await gql(service.graphqlUrl, LIST, {}, token);
+      expect(graphql.status).toBe(401);
+      expect(graphql.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(graphql.errors?.[0]?.message).toMatch(/expired/);
+      expect(JSON.stringify(graphql)).not.toContain(token);
+
+      const sse = await fetch(`${service.url}/graphql`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'text/event-stream',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ query: RUNS_CHANGED }),
+      });
+      expect(sse.status).toBe(401);
+      expect(await sse.text()).toMatch(/expired/);
+
+      const rest = await fetch(`${service.url}/runs`, { headers: { authorization: `Bearer ${token}` } });
+      expect(rest.status).toBe(401);
+      const body = (await rest.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('UNAUTHENTICATED');
+      expect(body.error.message).toMatch(/expired/);
+      expect(JSON.stringify(body)).not.toContain(token);
+      // Unknown tokens keep their own message.
+      const unknown = await gql(service.graphqlUrl, LIST, {}, 'ohr_not-a-token');
+      expect(unknown.status).toBe(401);
+      expect(unknown.errors?.[0]?.message).not.toMatch(/expired/);
+    });
+
+    it('closes what an expiring token has open (graphql-ws with 4403, SSE ends) and refuses new sockets', async () => {
+      const token = await createToken(db.url, 'exp-live');
+      const closes: Array<{ code: number; reason: string }> = [];
+      const client = wsClient(service.url, token, {
+        on: { closed: (event) => closes.push(event as { code: number; reason: string }) },
+      });
+      try {
+        const ws = collectWs<Changed>(client, RUNS_CHANGED, {});
+        const sse = collectSse<Changed>(service.url, RUNS_CHANGED, {}, token);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const first = await adminRun('expiry');
+        await waitFor('both subscriptions to be live', async () =>
+          [ws, sse].every((sub) => sub.items.some((i) => i.run.id === first)),
+        );
+
+        await expire('exp-live');
+        await waitFor('the WebSocket to be closed with 4403', async () => closes.length > 0, 5000);
+        expect(closes[0]).toMatchObject({ code: 4403, reason: 'Forbidden: the API token expired' });
+        await expect(ws.done).rejects.toBeTruthy();
+        await sse.done;
+        sse.client.dispose();
+
+        const again: Array<{ code: number; reason: string }> = [];
+        const retry = wsClient(service.url, token, {
+          on: { closed: (event) => again.push(event as { code: number; reason: string }) },
+        });
+        await collectWs<Changed>(retry, RUNS_CHANGED, {}).done.catch(() => {});
+        expect(again).toHaveLength(1);
+        expect(again[0].code).toBe(4403);
+        expect(again[0].reason).toMatch(/^Forbidden: The API token expired at \d{4}-/);
+        await retry.dispose();
+      } finally {
+        await client.dispose();
+      }
+    });
+  });
+
+  describe('lastUsedAt', () => {
+    const OLD = new Date('2000-01-01T00:00:00Z');
+    const lastUsed = async (name: string) =>
+      (
+        await sql<{ lastUsedAt: Date | null }>(
+          db.url,
+          `SELECT "lastUsedAt" FROM "ApiToken" WHERE name = $1`,
+          [name],
+        )
+      )[0].lastUsedAt;
+    const setLastUsed = (name: string, at: Date) =>
+      sql(db.url, `UPDATE "ApiToken" SET "lastUsedAt" = $2 WHERE name = $1`, [name, at]);
+
+    it('is written on first use, then not on every request', async () => {
+      const token = await createToken(db.url, 'used-often');
+      expect(await lastUsed('used-often')).toBeNull();
+      expect((await gql(service.graphqlUrl, LIST, {}, token)).status).toBe(200);
+      await waitFor('lastUsedAt to be written', async () => (await lastUsed('used-often')) !== null);
+      await setLastUsed('used-often', OLD);
+      for (let i = 0; i < 5; i++) expect((await gql(service.graphqlUrl, LIST, {}, token)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await lastUsed('used-often')).toEqual(OLD);
+    });
+
+    it('is written again once a minute has passed (and expiry follows the same clock)', async () => {
+      const token = await createToken(db.url, 'used-clock');
+      await sql(db.url, `UPDATE "ApiToken" SET "expiresAt" = $2 WHERE name = $1`, [
+        'used-clock',
+        new Date(Date.now() + 10 * LAST_USED_WRITE_MS),
+      ]);
+      let now = Date.now();
+      const verifier = new TokenVerifier(service.app.database.prisma, [], false, () => now);
+      expect(await verifier.verify(token)).toMatchObject({ name: 'used-clock' });
+      await waitFor('the first write', async () => (await lastUsed('used-clock')) !== null);
+      await setLastUsed('used-clock', OLD);
+      now += LAST_USED_WRITE_MS - 1000;
+      await verifier.verify(token);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await lastUsed('used-clock')).toEqual(OLD);
+      now += 1000;
+      await verifier.verify(token);
+      await waitFor(
+        'the write a minute later',
+        async () => (await lastUsed('used-clock'))?.getTime() === now,
+      );
+      now += 10 * LAST_USED_WRITE_MS;
+      await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     });
   });
 });
