@@ -33,7 +33,7 @@ export const SCHEMAS = {
       },
       metadata: {
         type: ['object', 'null'],
-        description: `Any JSON object (at most ${LIMITS.metadataBytes} bytes); metadata.branch is honoured as the branch.`,
+        description: `Any JSON object (at most ${LIMITS.metadataBytes} bytes, ${LIMITS.metadataDepth} levels deep, no NUL or unpaired surrogate in any key or string); metadata.branch is honoured as the branch.`,
       },
       branch: {
         type: ['string', 'null'],

@@ -40,10 +40,14 @@ export function parseGitLab(
   }
   const attrs = object(body.object_attributes, 'object_attributes');
   const project = object(body.project, 'project');
-  const action = optionalText(attrs.action);
+  const action = optionalText(attrs.action, 'object_attributes.action');
   // `update` also fires for title, label or assignee edits; only a push sets `oldrev`.
   const change =
-    action === 'update' ? (optionalText(attrs.oldrev) ? 'PUSHED' : undefined) : CHANGES[action ?? ''];
+    action === 'update'
+      ? optionalText(attrs.oldrev, 'object_attributes.oldrev')
+        ? 'PUSHED'
+        : undefined
+      : CHANGES[action ?? ''];
   if (!change) {
     const what = action === 'update' ? 'update without new commits' : `action ${action ?? '(none)'}`;
     return { action, parsed: { kind: 'ignored', reason: `merge request ${what} is not used` } };
@@ -62,11 +66,11 @@ export function parseGitLab(
         repository: text(project.path_with_namespace, 'project.path_with_namespace'),
         number: positiveInt(attrs.iid, 'object_attributes.iid'),
         url: text(attrs.url, 'object_attributes.url'),
-        title: optionalText(attrs.title),
-        body: optionalText(attrs.description),
+        title: optionalText(attrs.title, 'object_attributes.title'),
+        body: optionalText(attrs.description, 'object_attributes.description'),
         headBranch: text(attrs.source_branch, 'object_attributes.source_branch'),
-        headSha: optionalText(lastCommit.id),
-        baseBranch: optionalText(attrs.target_branch),
+        headSha: optionalText(lastCommit.id, 'object_attributes.last_commit.id'),
+        baseBranch: optionalText(attrs.target_branch, 'object_attributes.target_branch'),
         state:
           STATES[String(attrs.state)] ??
           (change === 'MERGED' ? 'MERGED' : change === 'CLOSED' ? 'CLOSED' : 'OPEN'),

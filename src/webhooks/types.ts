@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { unstorableText } from '../runs/validation.js';
 
 /** The forge-neutral shape both parsers produce, so correlation and effects are written once. */
 
@@ -53,11 +54,19 @@ export function object(value: unknown, what: string): Json {
 
 export function text(value: unknown, what: string): string {
   if (typeof value !== 'string' || value === '') throw new PayloadError(`${what} must be a non-empty string`);
-  return value;
+  return storable(value, what);
 }
 
-export function optionalText(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
+/** A string, or null when absent or empty; `what` names it when it holds text that cannot be stored. */
+export function optionalText(value: unknown, what = 'a field'): string | null {
+  return typeof value === 'string' && value !== '' ? storable(value, what) : null;
+}
+
+/** NUL or a lone surrogate would fail in PostgreSQL (the delivery record): a bad payload, not a 500. */
+function storable(value: string, what: string): string {
+  const problem = unstorableText(value);
+  if (problem) throw new PayloadError(`${what} ${problem}`);
+  return value;
 }
 
 export function positiveInt(value: unknown, what: string): number {

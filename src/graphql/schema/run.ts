@@ -1,4 +1,5 @@
 import { badInput } from '../../errors.js';
+import { runIdArgument } from '../../runs/ids.js';
 import type { Page } from '../../runs/service.js';
 import type { Run } from '../../runs/store.js';
 import type { GitProvider } from '../../runs/validation.js';
@@ -131,7 +132,7 @@ builder.queryFields((t) => ({
     type: RunType,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.runs.get(String(args.id), ctx.principal),
+    resolve: (_root, args, ctx) => ctx.services.runs.get(runIdArgument('id', String(args.id)), ctx.principal),
   }),
   runs: t.connection(
     {
@@ -195,7 +196,7 @@ builder.mutationFields((t) => ({
     description: 'Ends the run CANCELLED and stops its OpenHands conversation. Cancelling twice is harmless.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => ({
-      run: await ctx.services.runs.cancel(String(args.id), ctx.principal),
+      run: await ctx.services.runs.cancel(runIdArgument('id', String(args.id)), ctx.principal),
     }),
   }),
 }));
