@@ -1,6 +1,7 @@
 import { loadOpsConfig, type OpsConfig } from './ops-config.js';
 import type { PollerOptions } from './runs/poller.js';
 import { normaliseDatabaseUrl } from './storage/database-url.js';
+import { parseAccounts } from './webhooks/trust.js';
 
 /** Start-up configuration, read once from the environment. Every name is documented in .env.example. */
 export interface Config {
@@ -31,6 +32,10 @@ export interface Config {
     githubSecret: string | undefined;
     /** A shared X-Gitlab-Token value, or a `whsec_…` signing token (Standard Webhooks signatures). */
     gitlabSecret: string | undefined;
+    /** GITHUB_AGENT_LOGINS: when set, the branch rule takes only pull requests by these accounts. */
+    githubAgentLogins: string[];
+    /** GITLAB_AGENT_USERNAMES: the same for GitLab merge requests. */
+    gitlabAgentUsernames: string[];
     maxBodyBytes: number;
     /** Delivery records older than this many days are deleted; 0 keeps them all. */
     retentionDays: number;
@@ -179,6 +184,8 @@ export function loadConfig(env: Env = process.env): Config {
     webhooks: {
       githubSecret: read(env, 'GITHUB_WEBHOOK_SECRET'),
       gitlabSecret: webhookSecret(env, 'GITLAB_WEBHOOK_SECRET'),
+      githubAgentLogins: parseAccounts(read(env, 'GITHUB_AGENT_LOGINS')),
+      gitlabAgentUsernames: parseAccounts(read(env, 'GITLAB_AGENT_USERNAMES')),
       maxBodyBytes: int(env, 'WEBHOOK_MAX_BODY_BYTES', 1024 * 1024, 1024, 25 * 1024 * 1024),
       retentionDays: int(env, 'WEBHOOK_RETENTION_DAYS', 30, 0, 100 * 365),
     },

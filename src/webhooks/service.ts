@@ -98,7 +98,7 @@ export class WebhookService {
     if (parsed.kind === 'ignored') return this.record(delivery, 'IGNORED', parsed.reason);
 
     const { pr, change } = parsed;
-    const match = await correlate(this.store.prisma, pr, change);
+    const match = await correlate(this.store.prisma, pr, change, delivery.agentLogins);
     if (!match.run) return this.record(delivery, 'UNMATCHED', match.detail, summary(pr));
 
     let decision: Decision | undefined;

@@ -19,6 +19,16 @@ export interface PullRequestFacts {
   title: string | null;
   body: string | null;
   headBranch: string;
+  /**
+   * The repository the head branch lives in: `repository` itself, or a fork's. Null when the
+   * forge does not say (GitHub, for a deleted fork).
+   */
+  headRepository: string | null;
+  /**
+   * The account that opened the request (GitHub `pull_request.user.login`; GitLab the `user` whose
+   * action sent the delivery, the author when it is an opening). Null when not given.
+   */
+  author: string | null;
   headSha: string | null;
   baseBranch: string | null;
   /** The request's state as of this delivery. */
@@ -37,6 +47,8 @@ export interface Delivery {
   event: string;
   action: string | null;
   parsed: ParsedDelivery;
+  /** The accounts the agent opens requests as on this forge (lower case); empty: not configured. */
+  agentLogins?: readonly string[];
 }
 
 /** A signed payload that is not what its event header says: answered 400. */
