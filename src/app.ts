@@ -31,6 +31,7 @@ import { Poller } from './runs/poller.js';
 import { RunService } from './runs/service.js';
 import { RunStore } from './runs/store/index.js';
 import { type Database, openDatabase } from './storage/database.js';
+import { DATABASE_INPUT_MESSAGE, isDatabaseInputError } from './storage/input-errors.js';
 import { pingDatabase } from './storage/ping.js';
 import { DeliveryStore } from './webhooks/delivery-store.js';
 import { DeliveryRetention } from './webhooks/retention.js';
@@ -171,6 +172,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       if (applyCors(req, res, config.corsOrigins)) return;
       if (refuseOversizedBody(req, res, maxBodyBytes)) return;
       router.handle(req, res).catch((error) => {
+        // The safety net for text PostgreSQL refuses: the client's mistake, so 422 and a warning.
+        if (isDatabaseInputError(error) && !res.headersSent) {
+          log.warn({ path: req.url?.split('?')[0] }, 'database refused client input');
+          return sendError(res, 422, 'BAD_USER_INPUT', DATABASE_INPUT_MESSAGE);
+        }
         log.error({ err: error, path: req.url?.split('?')[0] }, 'request failed');
         if (!res.headersSent) sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
         else res.destroy();

@@ -77,3 +77,11 @@ export function webhookSecret(env: Env, name: string): string | undefined {
   }
   return raw;
 }
+
+/** A comma-separated list of account names, compared case-insensitively (so kept in lower case). */
+export function accountList(env: Env, name: string): string[] {
+  return (read(env, name) ?? '')
+    .split(',')
+    .map((account) => account.trim().toLowerCase())
+    .filter(Boolean);
+}

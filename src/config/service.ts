@@ -1,5 +1,5 @@
 import { normaliseDatabaseUrl } from '../storage/database-url.js';
-import { bool, ConfigError, type Env, httpUrl, int, oneOf, read, webhookSecret } from './env.js';
+import { accountList, bool, ConfigError, type Env, httpUrl, int, oneOf, read, webhookSecret } from './env.js';
 import { loadOpsConfig, type OpsConfig } from './ops.js';
 
 export { ConfigError } from './env.js';
@@ -51,6 +51,10 @@ export interface Config {
     githubSecret: string | undefined;
     /** A shared X-Gitlab-Token value, or a `whsec_…` signing token (Standard Webhooks signatures). */
     gitlabSecret: string | undefined;
+    /** GITHUB_AGENT_LOGINS: when set, the branch rule takes only pull requests by these accounts. */
+    githubAgentLogins: string[];
+    /** GITLAB_AGENT_USERNAMES: the same for GitLab merge requests. */
+    gitlabAgentUsernames: string[];
     maxBodyBytes: number;
     /** Delivery records older than this many days are deleted; 0 keeps them all. */
     retentionDays: number;
@@ -144,6 +148,8 @@ export function loadConfig(env: Env = process.env): Config {
     webhooks: {
       githubSecret: read(env, 'GITHUB_WEBHOOK_SECRET'),
       gitlabSecret: webhookSecret(env, 'GITLAB_WEBHOOK_SECRET'),
+      githubAgentLogins: accountList(env, 'GITHUB_AGENT_LOGINS'),
+      gitlabAgentUsernames: accountList(env, 'GITLAB_AGENT_USERNAMES'),
       maxBodyBytes: int(env, 'WEBHOOK_MAX_BODY_BYTES', 1024 * 1024, 1024, 25 * 1024 * 1024),
       retentionDays: int(env, 'WEBHOOK_RETENTION_DAYS', 30, 0, 100 * 365),
     },

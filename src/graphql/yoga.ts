@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../storage/database.js';
 import type { GraphQLContext, Services } from './context.js';
-import { maskError, toGraphQLError } from './errors.js';
+import { logYogaError, maskError, toGraphQLError } from './errors.js';
 import { runLoader } from './run-loader.js';
 import { schema } from './schema/index.js';
 
@@ -45,7 +45,7 @@ export function createGraphQL({ prisma, services, tokens, log, ...options }: Yog
       debug: (...args) => log.debug({ args }, 'yoga'),
       info: (...args) => log.info({ args }, 'yoga'),
       warn: (...args) => log.warn({ args }, 'yoga'),
-      error: (...args) => log.error({ args }, 'yoga'),
+      error: (...args) => logYogaError(log, args),
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     // Every operation needs a token: over HTTP in the Authorization header (checked before the

@@ -8,6 +8,7 @@ import type { Route } from '../http/router.js';
 import type { Logger } from '../logger.js';
 import type { RunService } from '../runs/service.js';
 import type { RunEvent } from '../runs/store/index.js';
+import { checkMetadata } from '../runs/validation.js';
 import { DEFAULT_BODY_LIMIT, readJsonObject } from './body.js';
 import { RestError, sendRestError } from './errors.js';
 import { nulPath } from './nul.js';
@@ -69,6 +70,8 @@ export function restRoutes(deps: RestDeps): Route[] {
 
   async function startRun({ req, res, principal }: Call): Promise<void> {
     const body = startRunBody(await readJsonObject(req, deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT));
+    // Depth and lone surrogates first: the NUL search below recurses.
+    if (body.metadata && typeof body.metadata === 'object') checkMetadata(body.metadata);
     const nul = nulPath(body, '');
     if (nul)
       throw new RestError(422, 'BAD_USER_INPUT', `${nul} must not contain NUL (\\u0000) characters`, nul);

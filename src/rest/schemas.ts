@@ -61,7 +61,7 @@ export const StartRunRequest = Type.Object(
     ),
     metadata: Type.Optional(
       Nullable(jsonObject(), {
-        description: `${DESCRIPTIONS.metadata} At most ${LIMITS.metadataBytes} bytes; metadata.branch is honoured as the branch.`,
+        description: `${DESCRIPTIONS.metadata} At most ${LIMITS.metadataBytes} bytes and ${LIMITS.metadataDepth} levels deep, no NUL or unpaired surrogate in any key or string; metadata.branch is honoured as the branch.`,
       }),
     ),
     branch: Type.Optional(

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rejectUnstorable } from './validation.js';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -16,4 +17,12 @@ export function newRunId(now = Date.now()): string {
 
 export function looksLikeRunId(id: string): boolean {
   return /^run_[0-9a-hjkmnp-tv-z]{26}$/.test(id);
+}
+
+/**
+ * A run id argument as a client sent it. Text PostgreSQL cannot compare (NUL, lone surrogates) is
+ * no id at all, so it is refused; any other unknown id stays a normal "not found".
+ */
+export function runIdArgument(field: string, id: string): string {
+  return rejectUnstorable(field, id);
 }

@@ -1,6 +1,6 @@
 import { canAccessProject, type Principal } from '../auth/principal.js';
 import { AppError, badInput, notFound } from '../errors.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor, isRunCursor, isSeqCursor } from './cursor.js';
 import { newRunId } from './ids.js';
 import { cancel, QUEUED_PHASE } from './lifecycle.js';
 import { RUN_STATUSES, type RunStatus } from './status.js';
@@ -25,15 +25,6 @@ export interface ListRunsFilter {
   first?: number | null;
   after?: string | null;
 }
-
-type RunCursor = { c: string; i: string };
-const isRunCursor = (v: unknown): v is RunCursor =>
-  typeof v === 'object' &&
-  v !== null &&
-  typeof (v as RunCursor).c === 'string' &&
-  typeof (v as RunCursor).i === 'string';
-const isSeqCursor = (v: unknown): v is { s: number } =>
-  typeof v === 'object' && v !== null && Number.isInteger((v as { s: number }).s);
 
 export interface RunServiceOptions {
   maxPageSize: number;

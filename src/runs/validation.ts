@@ -30,6 +30,8 @@ export const LIMITS = {
   branch: 255,
   idempotencyKey: 255,
   metadataBytes: 64 * 1024,
+  /** Levels of objects and arrays, metadata itself being the first. */
+  metadataDepth: 32,
 };
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
@@ -38,6 +40,52 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /** PostgreSQL cannot store NUL in text or JSON, so it is refused up front rather than failing the write. */
 export function rejectNul(field: string, value: string): void {
   if (value.includes('\u0000')) throw badInput(field, `${field} must not contain NUL characters`);
+}
+
+// A UTF-16 surrogate without its partner: no UTF-8 text can hold it, and jsonb refuses its escape.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why PostgreSQL could not store or compare this text (NUL, lone surrogate), or null when it can. */
+export function unstorableText(value: string): string | null {
+  if (value.includes('\u0000')) return 'must not contain NUL (\\u0000) characters';
+  if (LONE_SURROGATE.test(value)) return 'must not contain unpaired UTF-16 surrogates';
+  return null;
+}
+
+/** Refuses NUL and lone surrogates, which would otherwise fail in the database. */
+export function rejectUnstorable(field: string, value: string): string {
+  const problem = unstorableText(value);
+  if (problem) throw badInput(field, `${field} ${problem}`);
+  return value;
+}
+
+/**
+ * Checks a metadata object's depth and every key and string in it, without recursion so that no
+ * nesting can overflow the stack. A bad key or string is named by its path ("metadata.a.0").
+ */
+export function checkMetadata(metadata: object): void {
+  const pending: Array<{ value: unknown; path: string; depth: number }> = [
+    { value: metadata, path: 'metadata', depth: 1 },
+  ];
+  while (pending.length) {
+    const { value, path, depth } = pending.pop()!;
+    if (typeof value === 'string') {
+      const problem = unstorableText(value);
+      if (problem) throw badInput(path, `${path} ${problem}`);
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > LIMITS.metadataDepth) {
+      throw badInput('metadata', `metadata must be nested at most ${LIMITS.metadataDepth} levels deep`);
+    }
+    const isArray = Array.isArray(value);
+    for (const [key, item] of Object.entries(value)) {
+      const at = `${path}.${key}`;
+      const problem = isArray ? null : unstorableText(key);
+      if (problem) throw badInput(at, `the key of ${at} ${problem}`);
+      pending.push({ value: item, path: at, depth: depth + 1 });
+    }
+  }
 }
 
 function text(field: string, value: unknown, max: number): string {
@@ -118,12 +166,12 @@ export function validateStartRun(input: StartRunInput): ValidStartRun {
       throw badInput('metadata', 'metadata must be a JSON object');
     }
     metadata = input.metadata as Record<string, unknown>;
+    // Before JSON.stringify, which recurses: the depth limit keeps it (and jsonb) safe.
+    checkMetadata(metadata);
     const json = JSON.stringify(metadata);
     if (Buffer.byteLength(json) > LIMITS.metadataBytes) {
       throw badInput('metadata', `metadata must be at most ${LIMITS.metadataBytes} bytes of JSON`);
     }
-    // JSON writes NUL as the escape \u0000, which PostgreSQL's jsonb refuses.
-    if (json.includes('\\u0000')) throw badInput('metadata', 'metadata must not contain NUL characters');
   }
   const repository = optional(input.repository)
     ? null

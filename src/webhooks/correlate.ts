@@ -1,12 +1,16 @@
 import { isSameRequest, sameRepository } from '../runs/pull-requests.js';
 import type { Run, RunStore } from '../runs/store/index.js';
+import { acceptsRunIdMatch, trustedForBranchRule } from './trust.js';
 import type { PullRequestChange, PullRequestFacts } from './types.js';
+
+export { sameRepository };
 
 /**
  * Finds the run a pull/merge request belongs to. The rules go from certain to plausible:
  *
  * 1. RUN_ID — a run id in the head branch, title or body (`run_` + 26 chars), of a run whose
- *    repository (when set) is the request's.
+ *    repository is the request's; a run without a repository only by its head branch, not from a
+ *    fork (trust.ts: acceptsRunIdMatch).
  * 2. PULL_REQUEST — a run the poller (or an earlier delivery) already attached this request to:
  *    same provider, number and repository (host and URL spelling do not matter).
  * 3. BRANCH — only for an opened (or reopened) request: the one run in this repository that is talking to
@@ -14,7 +18,9 @@ import type { PullRequestChange, PullRequestFacts } from './types.js';
  *    request was created. Run.branch is the branch the agent starts from, so it must be the
  *    request's head (the agent pushed to it) or base (the agent branched off it), or be unset.
  *    A head match beats a base match; two candidates of the same strength are ambiguous and
- *    match nothing, since completing the wrong run is worse than completing none.
+ *    match nothing, since completing the wrong run is worse than completing none. Only a request
+ *    from the run's own repository (no fork), by the agent's account when configured, is taken
+ *    (trust.ts: trustedForBranchRule).
  */
 export type MatchRule = 'RUN_ID' | 'PULL_REQUEST' | 'BRANCH';
 
@@ -23,14 +29,6 @@ export type Correlation = { run: Run; rule: MatchRule; detail: string } | { run:
 const RUN_ID = /(?<![0-9a-z])run_[0-9a-hjkmnp-tv-z]{26}(?![0-9a-z])/g;
 /** Bounds the lookup when a body quotes many ids. */
 const MAX_IDS = 20;
-
-/**
- * Whether a run's repository (when set) allows this request to be its. The provider is not
- * compared: a run started with "owner/repo" and no provider is recorded as GITHUB by inference.
- */
-function compatible(run: Run, pr: PullRequestFacts): boolean {
-  return !run.repository || sameRepository(run.repository, pr.repository);
-}
 
 export function runIdsIn(pr: PullRequestFacts): string[] {
   const ids = [pr.headBranch, pr.title ?? '', pr.body ?? ''].flatMap((text) => text.match(RUN_ID) ?? []);
@@ -41,6 +39,8 @@ export async function correlate(
   store: RunStore,
   pr: PullRequestFacts,
   change: PullRequestChange,
+  /** GITHUB_AGENT_LOGINS / GITLAB_AGENT_USERNAMES for the request's forge; empty: any author. */
+  agentLogins: readonly string[] = [],
 ): Promise<Correlation> {
   const notes: string[] = [];
 
@@ -49,7 +49,7 @@ export async function correlate(
     const runs = await store.findRuns(ids);
     for (const id of ids) {
       const run = runs.find((r) => r.id === id);
-      if (run && compatible(run, pr))
+      if (run && acceptsRunIdMatch(run, pr))
         return { run, rule: 'RUN_ID', detail: `run id ${id} in the pull request` };
     }
     notes.push(`run ids ${ids.join(', ')} name no run of ${pr.repository}`);
@@ -60,7 +60,7 @@ export async function correlate(
   if (seen) return { run: seen, rule: 'PULL_REQUEST', detail: 'pull request already attached to the run' };
 
   if (change === 'OPENED' || change === 'REOPENED') {
-    const byBranch = await matchByBranch(store, pr);
+    const byBranch = await matchByBranch(store, pr, agentLogins);
     if ('run' in byBranch) return byBranch;
     notes.push(byBranch.note);
   } else {
@@ -72,9 +72,17 @@ export async function correlate(
 async function matchByBranch(
   store: RunStore,
   pr: PullRequestFacts,
+  agentLogins: readonly string[],
 ): Promise<{ run: Run; rule: 'BRANCH'; detail: string } | { note: string }> {
   const active = await store.findActiveRunsWithoutPullRequest(pr.repository, 50);
-  const candidates = active.filter((run) => !pr.createdAt || !run.startedAt || run.startedAt <= pr.createdAt);
+  const trusted = active.filter((run) => trustedForBranchRule(run, pr, agentLogins));
+  if (active.length > 0 && trusted.length === 0) {
+    const from = `${pr.headRepository ?? 'an unknown repository'} by ${pr.author ?? 'an unknown author'}`;
+    return { note: `a request from ${from} is not trusted for the branch rule` };
+  }
+  const candidates = trusted.filter(
+    (run) => !pr.createdAt || !run.startedAt || run.startedAt <= pr.createdAt,
+  );
   const head = candidates.filter((run) => run.branch === pr.headBranch);
   const base = candidates.filter(
     (run) => run.branch === null || (pr.baseBranch !== null && run.branch === pr.baseBranch),

@@ -36,6 +36,10 @@ export function parseGitHub(
   const head = object(pr.head, 'pull_request.head');
   const base = pr.base === undefined ? {} : object(pr.base, 'pull_request.base');
   const repository = object(body.repository, 'repository');
+  // head.repo is null when the fork was deleted; user is the request's author.
+  const headRepo =
+    head.repo === undefined || head.repo === null ? {} : object(head.repo, 'pull_request.head.repo');
+  const user = pr.user === undefined || pr.user === null ? {} : object(pr.user, 'pull_request.user');
   const merged = pr.merged === true;
   const change = action === 'closed' ? (merged ? 'MERGED' : 'CLOSED') : CHANGES[action];
   if (!change)
@@ -50,11 +54,13 @@ export function parseGitHub(
         repository: text(repository.full_name, 'repository.full_name'),
         number: positiveInt(pr.number ?? body.number, 'pull_request.number'),
         url: text(pr.html_url, 'pull_request.html_url'),
-        title: optionalText(pr.title),
-        body: optionalText(pr.body),
+        title: optionalText(pr.title, 'pull_request.title'),
+        body: optionalText(pr.body, 'pull_request.body'),
         headBranch: text(head.ref, 'pull_request.head.ref'),
-        headSha: optionalText(head.sha),
-        baseBranch: optionalText(base.ref),
+        headRepository: optionalText(headRepo.full_name, 'pull_request.head.repo.full_name'),
+        author: optionalText(user.login, 'pull_request.user.login'),
+        headSha: optionalText(head.sha, 'pull_request.head.sha'),
+        baseBranch: optionalText(base.ref, 'pull_request.base.ref'),
         state: merged ? 'MERGED' : pr.state === 'closed' ? 'CLOSED' : 'OPEN',
         createdAt: optionalDate(pr.created_at),
       },

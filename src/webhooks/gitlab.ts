@@ -40,10 +40,14 @@ export function parseGitLab(
   }
   const attrs = object(body.object_attributes, 'object_attributes');
   const project = object(body.project, 'project');
-  const action = optionalText(attrs.action);
+  const action = optionalText(attrs.action, 'object_attributes.action');
   // `update` also fires for title, label or assignee edits; only a push sets `oldrev`.
   const change =
-    action === 'update' ? (optionalText(attrs.oldrev) ? 'PUSHED' : undefined) : CHANGES[action ?? ''];
+    action === 'update'
+      ? optionalText(attrs.oldrev, 'object_attributes.oldrev')
+        ? 'PUSHED'
+        : undefined
+      : CHANGES[action ?? ''];
   if (!change) {
     const what = action === 'update' ? 'update without new commits' : `action ${action ?? '(none)'}`;
     return { action, parsed: { kind: 'ignored', reason: `merge request ${what} is not used` } };
@@ -52,6 +56,8 @@ export function parseGitLab(
     attrs.last_commit === undefined || attrs.last_commit === null
       ? {}
       : object(attrs.last_commit, 'object_attributes.last_commit');
+  const repository = text(project.path_with_namespace, 'project.path_with_namespace');
+  const user = body.user === undefined || body.user === null ? {} : object(body.user, 'user');
   return {
     action,
     parsed: {
@@ -59,14 +65,16 @@ export function parseGitLab(
       change,
       pr: {
         provider: 'GITLAB',
-        repository: text(project.path_with_namespace, 'project.path_with_namespace'),
+        repository,
         number: positiveInt(attrs.iid, 'object_attributes.iid'),
         url: text(attrs.url, 'object_attributes.url'),
-        title: optionalText(attrs.title),
-        body: optionalText(attrs.description),
+        title: optionalText(attrs.title, 'object_attributes.title'),
+        body: optionalText(attrs.description, 'object_attributes.description'),
         headBranch: text(attrs.source_branch, 'object_attributes.source_branch'),
-        headSha: optionalText(lastCommit.id),
-        baseBranch: optionalText(attrs.target_branch),
+        headRepository: sourceProject(attrs, repository),
+        author: optionalText(user.username, 'user.username'),
+        headSha: optionalText(lastCommit.id, 'object_attributes.last_commit.id'),
+        baseBranch: optionalText(attrs.target_branch, 'object_attributes.target_branch'),
         state:
           STATES[String(attrs.state)] ??
           (change === 'MERGED' ? 'MERGED' : change === 'CLOSED' ? 'CLOSED' : 'OPEN'),
@@ -74,6 +82,20 @@ export function parseGitLab(
       },
     },
   };
+}
+
+/** The source project's path: the target's own unless the source project id differs (a fork). */
+function sourceProject(attrs: Record<string, unknown>, repository: string): string | null {
+  const { source_project_id: sourceId, target_project_id: targetId } = attrs;
+  if (typeof sourceId === 'number' && sourceId === targetId) return repository;
+  const source =
+    attrs.source === undefined || attrs.source === null
+      ? {}
+      : object(attrs.source, 'object_attributes.source');
+  const path = optionalText(source.path_with_namespace, 'object_attributes.source.path_with_namespace');
+  // Different ids name different projects even if a payload claimed the same path.
+  if (typeof sourceId === 'number' && typeof targetId === 'number' && path === repository) return null;
+  return path;
 }
 
 function standardHeaders(headers: Parameters<WebhookSource['verify']>[1]) {

@@ -19,20 +19,28 @@ export function webhookRoutes(
   parentLog: Logger,
 ): Route[] {
   const log = parentLog.child({ component: 'webhooks' });
-  const route = (path: string, source: WebhookSource, secret: string | undefined): Route => ({
+  const route = (
+    path: string,
+    source: WebhookSource,
+    secret: string | undefined,
+    agentLogins: readonly string[],
+  ): Route => ({
     method: 'POST',
     path,
-    handler: (req, res) => receive({ source, secret, maxBytes: config.maxBodyBytes, service, log }, req, res),
+    handler: (req, res) =>
+      receive({ source, secret, agentLogins, maxBytes: config.maxBodyBytes, service, log }, req, res),
   });
   return [
-    route('/webhooks/github', github, config.githubSecret),
-    route('/webhooks/gitlab', gitlab, config.gitlabSecret),
+    route('/webhooks/github', github, config.githubSecret, config.githubAgentLogins),
+    route('/webhooks/gitlab', gitlab, config.gitlabSecret, config.gitlabAgentUsernames),
   ];
 }
 
 interface Endpoint {
   source: WebhookSource;
   secret: string | undefined;
+  /** Accounts the agent opens requests as on this forge (correlation's branch rule). */
+  agentLogins: readonly string[];
   maxBytes: number;
   service: WebhookService;
   log: Logger;
@@ -45,7 +53,7 @@ function status(receipt: Receipt, ping: boolean): number {
 
 /** Refuse → verify → parse → apply, cheapest checks first; every refusal is a JSON error. */
 async function receive(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { source, secret, maxBytes, service, log } = endpoint;
+  const { source, secret, agentLogins, maxBytes, service, log } = endpoint;
   const label = LABEL[source.provider];
   const refuse = (code: number, error: string, message: string, headers: Record<string, string> = {}) => {
     if (code === 401) log.warn({ provider: source.provider, reason: message }, 'webhook delivery refused');
@@ -110,6 +118,7 @@ async function receive(endpoint: Endpoint, req: IncomingMessage, res: ServerResp
     event,
     action: parsed.action,
     parsed: parsed.parsed,
+    agentLogins,
   });
   sendJson(res, status(receipt, parsed.parsed.kind === 'ping'), {
     ok: true,

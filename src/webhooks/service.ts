@@ -95,7 +95,7 @@ export class WebhookService {
     if (parsed.kind === 'ignored') return this.record(delivery, 'IGNORED', parsed.reason);
 
     const { pr, change } = parsed;
-    const match = await correlate(this.runs, pr, change);
+    const match = await correlate(this.runs, pr, change, delivery.agentLogins);
     if (!match.run) return this.record(delivery, 'UNMATCHED', match.detail, summary(pr));
 
     const reported = { ...pr, source: 'webhook' as const, deliveryId: delivery.deliveryId };

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PullRequestChange, PullRequestState } from '../runs/pull-requests.js';
+import { unstorableText } from '../runs/validation.js';
 
 /** The forge-neutral shape both parsers produce, so correlation and effects are written once. */
 
@@ -16,6 +17,16 @@ export interface PullRequestFacts {
   title: string | null;
   body: string | null;
   headBranch: string;
+  /**
+   * The repository the head branch lives in: `repository` itself, or a fork's. Null when the
+   * forge does not say (GitHub, for a deleted fork).
+   */
+  headRepository: string | null;
+  /**
+   * The account that opened the request (GitHub `pull_request.user.login`; GitLab the `user` whose
+   * action sent the delivery, the author when it is an opening). Null when not given.
+   */
+  author: string | null;
   headSha: string | null;
   baseBranch: string | null;
   /** The request's state as of this delivery. */
@@ -34,6 +45,8 @@ export interface Delivery {
   event: string;
   action: string | null;
   parsed: ParsedDelivery;
+  /** The accounts the agent opens requests as on this forge (lower case); empty: not configured. */
+  agentLogins?: readonly string[];
 }
 
 /** A signed payload that is not what its event header says: answered 400. */
@@ -51,11 +64,19 @@ export function object(value: unknown, what: string): Json {
 
 export function text(value: unknown, what: string): string {
   if (typeof value !== 'string' || value === '') throw new PayloadError(`${what} must be a non-empty string`);
-  return value;
+  return storable(value, what);
 }
 
-export function optionalText(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
+/** A string, or null when absent or empty; `what` names it when it holds text that cannot be stored. */
+export function optionalText(value: unknown, what = 'a field'): string | null {
+  return typeof value === 'string' && value !== '' ? storable(value, what) : null;
+}
+
+/** NUL or a lone surrogate would fail in PostgreSQL (the delivery record): a bad payload, not a 500. */
+function storable(value: string, what: string): string {
+  const problem = unstorableText(value);
+  if (problem) throw new PayloadError(`${what} ${problem}`);
+  return value;
 }
 
 export function positiveInt(value: unknown, what: string): number {

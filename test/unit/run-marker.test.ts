@@ -25,6 +25,8 @@ describe('run marker in the prompt', () => {
       title: 'Fix login',
       body,
       headBranch: 'fix-login',
+      headRepository: 'acme/web',
+      author: null,
       headSha: null,
       baseBranch: 'main',
       state: 'OPEN' as const,

@@ -4,7 +4,7 @@ import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { waitFor, waitForStatus } from '../support/graphql.js';
+import { gql, START_RUN, waitFor, waitForStatus } from '../support/graphql.js';
 import { type RunningService, startService } from '../support/service.js';
 import { GITHUB_SECRET, githubExample, postGitHub, pullRequestPayload } from './helpers.js';
 import { deliveries, nextNumber, readRun, startRun } from './support.js';
@@ -225,6 +225,81 @@ describe('GitHub webhooks', () => {
       expect(res.body.detail).toContain('ambiguous');
       expect((await readRun(service, a)).status).toBe('RUNNING');
       expect((await readRun(service, b)).status).toBe('RUNNING');
+    });
+
+    it("does not complete a run with a stranger's pull request from a fork against the run's branch", async () => {
+      const runId = await startRun(service, { repository: 'acme/forked', branch: 'main' });
+      for (const headRepository of ['stranger/forked', null]) {
+        const res = await postGitHub(
+          service,
+          pullRequestPayload('opened', {
+            repository: 'acme/forked',
+            headRepository,
+            author: 'stranger',
+            number: nextNumber(),
+            headRef: 'main',
+            baseRef: 'main',
+            body: null,
+          }),
+        );
+        expect(res.status, JSON.stringify(res.body)).toBe(202);
+        expect(res.body).toMatchObject({ outcome: 'UNMATCHED', runId: null });
+        expect(res.body.detail).toContain('not trusted for the branch rule');
+      }
+      const run = await readRun(service, runId);
+      expect(run.status).toBe('RUNNING');
+      expect(run.pullRequest).toBeNull();
+    });
+
+    describe('a run without a repository', () => {
+      let runId: string;
+      beforeAll(async () => {
+        const res = await gql(service.graphqlUrl, START_RUN, {
+          input: { projectId: 'webhooks', compiledPrompt: 'Fix the bug [sim:hang]', repository: null },
+        });
+        runId = res.data!.startRun.run.id;
+        await waitForStatus(service.graphqlUrl, runId, ['RUNNING']);
+      });
+
+      it('is not claimed by a pull request anywhere that only quotes its id in the body', async () => {
+        const res = await postGitHub(
+          service,
+          pullRequestPayload('opened', {
+            repository: 'stranger/anything',
+            number: nextNumber(),
+            headRef: 'feature',
+            body: `Fixes ${runId}`,
+          }),
+        );
+        expect(res.body).toMatchObject({ outcome: 'UNMATCHED', runId: null });
+        expect((await readRun(service, runId)).status).toBe('RUNNING');
+      });
+
+      it('is not claimed from a fork whose head branch names it', async () => {
+        const res = await postGitHub(
+          service,
+          pullRequestPayload('opened', {
+            repository: 'acme/somewhere',
+            headRepository: 'stranger/somewhere',
+            number: nextNumber(),
+            headRef: `openhands/${runId}`,
+          }),
+        );
+        expect(res.body).toMatchObject({ outcome: 'UNMATCHED', runId: null });
+        expect((await readRun(service, runId)).status).toBe('RUNNING');
+      });
+
+      it("is completed by the agent's branch naming it, in the repository the request targets", async () => {
+        const res = await postGitHub(
+          service,
+          pullRequestPayload('opened', {
+            repository: 'acme/somewhere',
+            number: nextNumber(),
+            headRef: `openhands/${runId}`,
+          }),
+        );
+        expect(res.body).toMatchObject({ outcome: 'COMPLETED_RUN', runId });
+      });
     });
 
     it('records an unmatched delivery for operators, answered 202', async () => {
@@ -557,5 +632,62 @@ describe('webhooks without secrets', () => {
     expect(gitlab.status).toBe(503);
     expect(((await gitlab.json()) as any).error.message).toContain('GITLAB_WEBHOOK_SECRET');
     expect(await service.app.database.prisma.webhookDelivery.count()).toBe(0);
+  });
+});
+
+describe('GitHub webhooks with GITHUB_AGENT_LOGINS', () => {
+  let db: TestDatabase;
+  let sim: Simulator;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sim = await startSimulator({ apiVersion: 'v1', stepMs: 30, rateLimit: false });
+    service = await startService(db.url, sim.url, {
+      GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+      GITHUB_AGENT_LOGINS: 'someone-else, OpenHands-Agent',
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await sim?.stop();
+    await db?.drop();
+  });
+
+  it('the branch rule takes only a pull request opened by an agent account (case-insensitive)', async () => {
+    const runId = await startRun(service, { repository: 'acme/agents', branch: 'main' });
+    const opened = (author: string) =>
+      postGitHub(
+        service,
+        pullRequestPayload('opened', {
+          repository: 'acme/agents',
+          author,
+          number: nextNumber(),
+          headRef: 'fix',
+          baseRef: 'main',
+          body: null,
+        }),
+      );
+    const byMember = await opened('Codertocat');
+    expect(byMember.body).toMatchObject({ outcome: 'UNMATCHED', runId: null });
+    expect(byMember.body.detail).toContain('by Codertocat is not trusted');
+    expect((await readRun(service, runId)).status).toBe('RUNNING');
+    const byAgent = await opened('openhands-agent');
+    expect(byAgent.body).toMatchObject({ outcome: 'COMPLETED_RUN', runId });
+  });
+
+  it('a run id in the body still finds the run whoever opened the request', async () => {
+    const runId = await startRun(service, { repository: 'acme/marked' });
+    const res = await postGitHub(
+      service,
+      pullRequestPayload('opened', {
+        repository: 'acme/marked',
+        author: 'a-human',
+        number: nextNumber(),
+        headRef: 'feature',
+        body: `openhands-runner: ${runId}`,
+      }),
+    );
+    expect(res.body).toMatchObject({ outcome: 'COMPLETED_RUN', runId });
   });
 });

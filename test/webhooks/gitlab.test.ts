@@ -20,6 +20,8 @@ describe('GitLab webhooks', () => {
   let service: RunningService;
   /** Same database, GitLab signing token instead of the shared token; its poller stays off. */
   let signed: RunningService;
+  /** Same database, GITLAB_AGENT_USERNAMES set; its poller stays off. */
+  let withAgents: RunningService;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -29,8 +31,14 @@ describe('GitLab webhooks', () => {
       GITLAB_WEBHOOK_SECRET: GITLAB_SIGNING_TOKEN,
       POLLER_ENABLED: 'false',
     });
+    withAgents = await startService(db.url, sim.url, {
+      GITLAB_WEBHOOK_SECRET: GITLAB_TOKEN,
+      GITLAB_AGENT_USERNAMES: 'oh-bot',
+      POLLER_ENABLED: 'false',
+    });
   });
   afterAll(async () => {
+    await withAgents?.stop();
     await signed?.stop();
     await service?.stop();
     await sim?.stop();
@@ -176,6 +184,53 @@ describe('GitLab webhooks', () => {
       expect(res.body.outcome).toBe('UNMATCHED');
       const [row] = await deliveries(service, 'GITLAB', res.body.deliveryId);
       expect(row).toMatchObject({ outcome: 'UNMATCHED', runId: null });
+    });
+  });
+
+  describe('branch rule trust', () => {
+    it("does not complete a run with a stranger's merge request from a fork against the run's branch", async () => {
+      const repository = 'platform/tools/forked';
+      const runId = await startRun(service, { repository, branch: 'main' });
+      const res = await postGitLab(
+        service,
+        mergeRequestPayload({
+          action: 'open',
+          repository,
+          iid: nextNumber(),
+          sourceBranch: 'main',
+          targetBranch: 'main',
+          description: null,
+          fork: { id: 99, path: 'stranger/forked' },
+          username: 'stranger',
+        }),
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      expect(res.body).toMatchObject({ outcome: 'UNMATCHED', runId: null });
+      expect(res.body.detail).toContain('stranger/forked by stranger is not trusted');
+      expect((await readRun(service, runId)).status).toBe('RUNNING');
+    });
+
+    it('with GITLAB_AGENT_USERNAMES, takes only a merge request opened by an agent account', async () => {
+      const repository = 'platform/tools/agents';
+      const runId = await startRun(service, { repository, branch: 'main' });
+      const open = (username: string) =>
+        postGitLab(
+          withAgents,
+          mergeRequestPayload({
+            action: 'open',
+            repository,
+            iid: nextNumber(),
+            sourceBranch: 'fix',
+            targetBranch: 'main',
+            description: null,
+            username,
+          }),
+        );
+      const byMember = await open('a-member');
+      expect(byMember.body).toMatchObject({ outcome: 'UNMATCHED', runId: null });
+      expect((await readRun(service, runId)).status).toBe('RUNNING');
+      const byAgent = await open('OH-Bot');
+      expect(byAgent.body).toMatchObject({ outcome: 'COMPLETED_RUN', runId });
     });
   });
 

@@ -26,6 +26,10 @@ export interface PullRequestShape {
   body?: string | null;
   headSha?: string;
   createdAt?: string;
+  /** The head branch's repository: a fork's "owner/repo", or null (a deleted fork). Default: `repository`. */
+  headRepository?: string | null;
+  /** pull_request.user.login (the example's is "Codertocat"). */
+  author?: string;
 }
 
 /**
@@ -47,6 +51,10 @@ export function pullRequestPayload(
   pr.number = shape.number;
   pr.html_url = `https://github.com/${shape.repository}/pull/${shape.number}`;
   pr.head.ref = shape.headRef;
+  pr.base.repo.full_name = shape.repository;
+  if (shape.headRepository === null) pr.head.repo = null;
+  else pr.head.repo.full_name = shape.headRepository ?? shape.repository;
+  if (shape.author) pr.user.login = shape.author;
   if (shape.headSha) pr.head.sha = shape.headSha;
   if (shape.baseRef) pr.base.ref = shape.baseRef;
   if (shape.body !== undefined) pr.body = shape.body;
@@ -127,6 +135,10 @@ export interface MergeRequestShape {
   /** Set by GitLab on `update` when commits were pushed. */
   oldrev?: string;
   createdAt?: string;
+  /** A fork as the source project (another id and path); default: the target project itself. */
+  fork?: { id: number; path: string };
+  /** The username of the user whose action sent the delivery (default "openhands-agent"). */
+  username?: string;
 }
 
 const STATE = {
@@ -160,14 +172,20 @@ export function mergeRequestPayload(shape: MergeRequestShape): Record<string, un
   return {
     object_kind: 'merge_request',
     event_type: 'merge_request',
-    user: { id: 1, name: 'Agent', username: 'openhands-agent', avatar_url: null, email: '[REDACTED]' },
+    user: {
+      id: 1,
+      name: 'Agent',
+      username: shape.username ?? 'openhands-agent',
+      avatar_url: null,
+      email: '[REDACTED]',
+    },
     project,
     object_attributes: {
       id: 90000 + shape.iid,
       iid: shape.iid,
       target_branch: shape.targetBranch ?? 'main',
       source_branch: shape.sourceBranch,
-      source_project_id: 15,
+      source_project_id: shape.fork?.id ?? 15,
       target_project_id: 15,
       author_id: 1,
       title: 'Apply requested change',
@@ -179,7 +197,14 @@ export function mergeRequestPayload(shape: MergeRequestShape): Record<string, un
       draft: false,
       work_in_progress: false,
       url: `${web}/-/merge_requests/${shape.iid}`,
-      source: project,
+      source: shape.fork
+        ? {
+            ...project,
+            id: shape.fork.id,
+            path_with_namespace: shape.fork.path,
+            web_url: `https://gitlab.example.com/${shape.fork.path}`,
+          }
+        : project,
       target: project,
       last_commit: {
         id: sha,

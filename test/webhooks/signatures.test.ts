@@ -85,22 +85,28 @@ describe('signature checks', () => {
 });
 
 describe('webhook configuration', () => {
-  it('reads the secrets and the body limit', () => {
+  it('reads the secrets, the agent accounts and the body limit', () => {
     const config = loadConfig({
       GITHUB_WEBHOOK_SECRET: 'a',
       GITLAB_WEBHOOK_SECRET: GITLAB_SIGNING_TOKEN,
+      GITHUB_AGENT_LOGINS: ' OpenHands-Agent , bot2,, ',
+      GITLAB_AGENT_USERNAMES: 'OH-Bot',
       WEBHOOK_MAX_BODY_BYTES: '4096',
       WEBHOOK_RETENTION_DAYS: '7',
     });
     expect(config.webhooks).toEqual({
       githubSecret: 'a',
       gitlabSecret: GITLAB_SIGNING_TOKEN,
+      githubAgentLogins: ['openhands-agent', 'bot2'],
+      gitlabAgentUsernames: ['oh-bot'],
       maxBodyBytes: 4096,
       retentionDays: 7,
     });
     expect(loadConfig({}).webhooks).toEqual({
       githubSecret: undefined,
       gitlabSecret: undefined,
+      githubAgentLogins: [],
+      gitlabAgentUsernames: [],
       maxBodyBytes: 1024 * 1024,
       retentionDays: 30,
     });

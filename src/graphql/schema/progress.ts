@@ -1,4 +1,5 @@
 import type { LiveEvent } from '../../live/feeds.js';
+import { runIdArgument } from '../../runs/ids.js';
 import type { Run } from '../../runs/store/index.js';
 import { builder } from '../builder.js';
 import { RunStatusEnum } from './enums.js';
@@ -33,7 +34,11 @@ builder.subscriptionFields((t) => ({
       afterSeq: t.arg.int({ description: 'Resume after this seq (the last one you received).' }),
     },
     subscribe: (_root, args, ctx) =>
-      ctx.services.live.runProgress(String(args.runId), args.afterSeq ?? null, ctx.principal),
+      ctx.services.live.runProgress(
+        runIdArgument('runId', String(args.runId)),
+        args.afterSeq ?? null,
+        ctx.principal,
+      ),
     resolve: (event) => event as LiveEvent,
   }),
   runsChanged: t.field({

@@ -1,6 +1,7 @@
 import { DESCRIPTIONS } from '../../api/descriptions.js';
 import { badInput } from '../../errors.js';
 import { sizedFieldCost } from '../../limits/graphql.js';
+import { runIdArgument } from '../../runs/ids.js';
 import type { Page } from '../../runs/service.js';
 import type { Run } from '../../runs/store/index.js';
 import { type GitProvider, LIMITS } from '../../runs/validation.js';
@@ -134,7 +135,7 @@ builder.queryFields((t) => ({
     type: RunType,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.runs.get(String(args.id), ctx.principal),
+    resolve: (_root, args, ctx) => ctx.services.runs.get(runIdArgument('id', String(args.id)), ctx.principal),
   }),
   runs: t.connection(
     {
@@ -198,7 +199,7 @@ builder.mutationFields((t) => ({
     description: DESCRIPTIONS.cancelRun,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => ({
-      run: await ctx.services.runs.cancel(String(args.id), ctx.principal),
+      run: await ctx.services.runs.cancel(runIdArgument('id', String(args.id)), ctx.principal),
     }),
   }),
 }));
