@@ -15,6 +15,7 @@ import {
   TokenAdminError,
   type TokenInfo,
 } from '../src/auth/token-admin.js';
+import { TokenStore } from '../src/auth/token-store.js';
 import { ConfigError, loadConfig } from '../src/config/service.js';
 import { type Database, DataDirInUseError, openDatabase } from '../src/storage/database.js';
 
@@ -62,7 +63,7 @@ function table(rows: string[][]): string {
 }
 
 async function main(db: Database, command: string | undefined, args: string[]): Promise<void> {
-  const prisma = db.prisma;
+  const store = new TokenStore(db.prisma);
   if (command === 'create') {
     const { values } = parseArgs({
       args,
@@ -74,7 +75,7 @@ async function main(db: Database, command: string | undefined, args: string[]): 
     });
     if (!values.name) fail(`create needs --name\n${USAGE}`, 2);
     const lifetime = values['expires-in'];
-    const { token, info } = await createApiToken(prisma, {
+    const { token, info } = await createApiToken(store, {
       name: values.name,
       projects: values.project,
       expiresInMs: lifetime === undefined ? undefined : parseLifetime(lifetime),
@@ -85,7 +86,7 @@ async function main(db: Database, command: string | undefined, args: string[]): 
     process.stdout.write(`${token}\n`);
   } else if (command === 'list') {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
-    const tokens = await listApiTokens(prisma);
+    const tokens = await listApiTokens(store);
     if (values.json) process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
     else if (tokens.length === 0)
       process.stdout.write('No stored tokens (API_TOKENS entries are not listed).\n');
@@ -97,7 +98,7 @@ async function main(db: Database, command: string | undefined, args: string[]): 
   } else if (command === 'revoke') {
     const { positionals } = parseArgs({ args, allowPositionals: true });
     if (positionals.length !== 1) fail(`revoke needs exactly one token name\n${USAGE}`, 2);
-    const { info, alreadyRevoked } = await revokeApiToken(prisma, positionals[0]);
+    const { info, alreadyRevoked } = await revokeApiToken(store, positionals[0]);
     process.stdout.write(
       alreadyRevoked
         ? `Token "${info.name}" was already revoked.\n`

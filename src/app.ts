@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RevocationWatch } from './auth/revocation.js';
+import { TokenStore } from './auth/token-store.js';
 import { ensureBootstrapToken, TokenVerifier } from './auth/tokens.js';
 import type { Config } from './config/service.js';
 import { useSharedSubscriptionRender } from './graphql/shared-render.js';
@@ -110,8 +111,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       metrics.rateLimited.inc({ limit: 'mutations' }),
     ),
   });
-  const tokens = new TokenVerifier(prisma, config.apiTokens, config.authDisabled);
-  const bootstrapToken = await ensureBootstrapToken(prisma, config.apiTokens, config.authDisabled);
+  const tokenStore = new TokenStore(prisma);
+  const tokens = new TokenVerifier(tokenStore, config.apiTokens, config.authDisabled);
+  const bootstrapToken = await ensureBootstrapToken(tokenStore, config.apiTokens, config.authDisabled);
   const live = new Subscriptions(feeds, runs, ops.limits.maxSubscriptionsPerToken);
   const yoga = createGraphQL({
     prisma,
@@ -197,7 +199,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   // Sockets first: closing one with 4403 tells its client why; SSE streams then just end.
   const revocation = new RevocationWatch(
-    prisma,
+    tokenStore,
     [websocket, live],
     ops.tokenRecheckMs,
     log.child({ component: 'tokens' }),

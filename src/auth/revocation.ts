@@ -1,5 +1,5 @@
-import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
+import type { TokenStore } from './token-store.js';
 
 /** Why a token's open connections are ended: revoked (or deleted), or past its expiresAt. */
 export type TokenEnd = 'revoked' | 'expired';
@@ -21,7 +21,7 @@ export class RevocationWatch {
   private checking: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly tokens: TokenStore,
     private readonly holders: TokenHolder[],
     private readonly intervalMs: number,
     private readonly log: Logger,
@@ -48,10 +48,7 @@ export class RevocationWatch {
     const ids = new Set<string>();
     for (const holder of this.holders) for (const id of holder.tokenIds()) ids.add(id);
     if (ids.size === 0) return 0;
-    const rows = await this.prisma.apiToken.findMany({
-      where: { id: { in: [...ids] } },
-      select: { id: true, revokedAt: true, expiresAt: true },
-    });
+    const rows = await this.tokens.states([...ids]);
     const now = Date.now();
     const ends = new Map<string, TokenEnd>([...ids].map((id) => [id, 'revoked']));
     for (const row of rows) {

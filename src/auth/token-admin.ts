@@ -1,19 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { TokenInfo, TokenStore } from './token-store.js';
 import { generateToken, hashToken } from './tokens.js';
 
-/** What an operator sees of a stored token: never the token, never its hash. */
-export interface TokenInfo {
-  id: string;
-  name: string;
-  /** Empty: every project. */
-  projects: string[];
-  createdAt: Date;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
-  /** Refused from then on; null never expires. */
-  expiresAt: Date | null;
-}
+export type { TokenInfo };
 
 export class TokenAdminError extends Error {
   override name = 'TokenAdminError';
@@ -22,16 +11,6 @@ export class TokenAdminError extends Error {
 // Names show up in logs and metrics labels; ':' is reserved for API_TOKENS entries ("env:1").
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const PROJECT_MAX = 200;
-
-const select = {
-  id: true,
-  name: true,
-  projects: true,
-  createdAt: true,
-  lastUsedAt: true,
-  revokedAt: true,
-  expiresAt: true,
-} as const;
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 // Ten years: anything longer is "never", which is what omitting --expires-in means.
@@ -54,7 +33,7 @@ export function parseLifetime(text: string): number {
  * name may be reused: the old row is renamed `<name>~<id>` and stays, revoked, as history.
  */
 export async function createApiToken(
-  prisma: PrismaClient,
+  store: TokenStore,
   input: { name: string; projects?: string[] /** From now; unset: never expires. */; expiresInMs?: number },
 ): Promise<{ token: string; info: TokenInfo }> {
   const name = input.name.trim();
@@ -70,24 +49,14 @@ export async function createApiToken(
   const expiresAt = input.expiresInMs === undefined ? null : new Date(Date.now() + input.expiresInMs);
   const token = generateToken();
   const id = `tok_${randomBytes(8).toString('hex')}`;
-  const info = await prisma.$transaction(async (tx) => {
-    const existing = await tx.apiToken.findUnique({ where: { name } });
-    if (existing && !existing.revokedAt) {
-      throw new TokenAdminError(`A token named ${JSON.stringify(name)} already exists; revoke it first`);
-    }
-    if (existing) {
-      await tx.apiToken.update({ where: { id: existing.id }, data: { name: `${name}~${existing.id}` } });
-    }
-    return tx.apiToken.create({
-      data: { id, name, tokenHash: hashToken(token), projects, expiresAt },
-      select,
-    });
+  const info = await store.insert({ id, name, tokenHash: hashToken(token), projects, expiresAt }, () => {
+    throw new TokenAdminError(`A token named ${JSON.stringify(name)} already exists; revoke it first`);
   });
   return { token, info };
 }
 
-export async function listApiTokens(prisma: PrismaClient): Promise<TokenInfo[]> {
-  return prisma.apiToken.findMany({ select, orderBy: [{ createdAt: 'asc' }, { name: 'asc' }] });
+export async function listApiTokens(store: TokenStore): Promise<TokenInfo[]> {
+  return store.list();
 }
 
 /**
@@ -95,16 +64,11 @@ export async function listApiTokens(prisma: PrismaClient): Promise<TokenInfo[]> 
  * for open subscriptions (TOKEN_RECHECK_MS), so nothing else is needed. Revoking twice is harmless.
  */
 export async function revokeApiToken(
-  prisma: PrismaClient,
+  store: TokenStore,
   name: string,
 ): Promise<{ info: TokenInfo; alreadyRevoked: boolean }> {
-  const existing = await prisma.apiToken.findUnique({ where: { name }, select });
+  const existing = await store.findByName(name);
   if (!existing) throw new TokenAdminError(`No token named ${JSON.stringify(name)}`);
   if (existing.revokedAt) return { info: existing, alreadyRevoked: true };
-  const info = await prisma.apiToken.update({
-    where: { id: existing.id },
-    data: { revokedAt: new Date() },
-    select,
-  });
-  return { info, alreadyRevoked: false };
+  return { info: await store.revoke(existing.id, new Date()), alreadyRevoked: false };
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.js';
-import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Principal } from './principal.js';
+import type { TokenStore } from './token-store.js';
 
 /** lastUsedAt is written at most this often per token, not on every request. */
 export const LAST_USED_WRITE_MS = 60_000;
@@ -42,7 +42,7 @@ export class TokenVerifier {
   private readonly lastUseWritten = new Map<string, number>();
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly store: TokenStore,
     envTokens: string[],
     private readonly authDisabled: boolean,
     private readonly now: () => number = Date.now,
@@ -65,7 +65,7 @@ export class TokenVerifier {
       if (timingSafeEqual(expected, digest) && envMatch < 0) envMatch = i;
     });
     if (envMatch >= 0) return { name: `env:${envMatch + 1}`, projects: null };
-    const stored = await this.prisma.apiToken.findUnique({ where: { tokenHash: digest.toString('hex') } });
+    const stored = await this.store.findByHash(digest.toString('hex'));
     if (!stored || stored.revokedAt) return null;
     if (stored.expiresAt && stored.expiresAt.getTime() <= this.now())
       throw new TokenExpiredError(stored.expiresAt);
@@ -83,15 +83,8 @@ export class TokenVerifier {
     const last = this.lastUseWritten.get(tokenId);
     if (last !== undefined && now - last < LAST_USED_WRITE_MS) return;
     this.lastUseWritten.set(tokenId, now);
-    void this.prisma.apiToken
-      .update({ where: { id: tokenId }, data: { lastUsedAt: new Date(now) } })
-      .catch(() => {});
+    void this.store.touch(tokenId, new Date(now)).catch(() => {});
   }
-}
-
-/** Stored tokens that are neither revoked nor expired at `now`. */
-export function activeTokenFilter(now: Date) {
-  return { revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
 }
 
 /**
@@ -100,17 +93,20 @@ export function activeTokenFilter(now: Date) {
  * AUTH_DISABLED=true.
  */
 export async function ensureBootstrapToken(
-  prisma: PrismaClient,
+  store: TokenStore,
   envTokens: string[],
   authDisabled: boolean,
 ): Promise<string | null> {
   if (authDisabled || envTokens.length > 0) return null;
-  const active = await prisma.apiToken.count({ where: activeTokenFilter(new Date()) });
-  if (active > 0) return null;
+  if ((await store.countActive(new Date())) > 0) return null;
   const token = generateToken();
   const name = `bootstrap-${new Date().toISOString().slice(0, 19).replace(/\D/g, '')}`;
-  await prisma.apiToken.create({
-    data: { id: `tok_${randomBytes(8).toString('hex')}`, name, tokenHash: hashToken(token), projects: [] },
+  await store.insert({
+    id: `tok_${randomBytes(8).toString('hex')}`,
+    name,
+    tokenHash: hashToken(token),
+    projects: [],
+    expiresAt: null,
   });
   return token;
 }

@@ -5,6 +5,7 @@
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TokenStore } from '../../src/auth/token-store.js';
 import { TokenVerifier } from '../../src/auth/tokens.js';
 import { createGraphQL } from '../../src/graphql/yoga.js';
 import type { Db } from '../../src/storage/database.js';
@@ -238,7 +239,7 @@ describe('GraphQL limits', () => {
       const yoga = createGraphQL({
         prisma: counting,
         services: { runs: app.runs, live: app.live },
-        tokens: new TokenVerifier(prisma, [TEST_TOKEN], false),
+        tokens: new TokenVerifier(new TokenStore(prisma), [TEST_TOKEN], false),
         log: pino({ level: 'silent' }),
       });
       const response = await yoga.fetch('http://localhost/graphql', {

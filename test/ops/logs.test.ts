@@ -2,6 +2,7 @@ import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.js';
 import { createApiToken } from '../../src/auth/token-admin.js';
+import { TokenStore } from '../../src/auth/token-store.js';
 import { hashToken } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config/service.js';
 import { createLogger } from '../../src/logger.js';
@@ -45,7 +46,8 @@ describe('logs', () => {
     const log = createLogger('debug', { write: (line: string) => void lines.push(line) });
     app = await buildApp(config, { log, retryBaseMs: 20 });
     url = (await app.start(0, '127.0.0.1')).url;
-    stored = (await createApiToken(app.database.prisma, { name: 'logged', projects: [] })).token;
+    stored = (await createApiToken(new TokenStore(app.database.prisma), { name: 'logged', projects: [] }))
+      .token;
   });
   afterAll(async () => {
     await app?.stop();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken, listApiTokens, parseLifetime, TokenAdminError } from '../../src/auth/token-admin.js';
+import { TokenStore } from '../../src/auth/token-store.js';
 import { LAST_USED_WRITE_MS, TokenVerifier } from '../../src/auth/tokens.js';
 import type { TestDatabase } from '../support/database.js';
 import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
@@ -293,7 +294,7 @@ describe('stored API tokens', () => {
       expect(days).toBeLessThan(90.01);
       expect((await gql(service.graphqlUrl, LIST, {}, created.stdout.trim())).status).toBe(200);
 
-      await createApiToken(service.app.database.prisma, { name: 'exp-never' });
+      await createApiToken(new TokenStore(service.app.database.prisma), { name: 'exp-never' });
       const list = await tokensCli(['list'], db.url);
       expect(list.stdout).toMatch(/^NAME\s+STATE\s+PROJECTS\s+CREATED\s+LAST USED\s+EXPIRES\s+REVOKED/);
       expect(list.stdout).toMatch(
@@ -305,7 +306,9 @@ describe('stored API tokens', () => {
       await expire('exp-90d');
       expect((await tokensCli(['list'], db.url)).stdout).toMatch(/exp-90d\s+expired/);
       // What `list --json` prints.
-      const listed = (await listApiTokens(service.app.database.prisma)).find((t) => t.name === 'exp-90d');
+      const listed = (await listApiTokens(new TokenStore(service.app.database.prisma))).find(
+        (t) => t.name === 'exp-90d',
+      );
       expect(listed?.expiresAt?.getTime()).toBeLessThan(Date.now());
 
       const refused = await tokensCli(['create', '--name', 'exp-bad', '--expires-in', '5w'], db.url);
@@ -427,7 +430,7 @@ describe('stored API tokens', () => {
         new Date(Date.now() + 10 * LAST_USED_WRITE_MS),
       ]);
       let now = Date.now();
-      const verifier = new TokenVerifier(service.app.database.prisma, [], false, () => now);
+      const verifier = new TokenVerifier(new TokenStore(service.app.database.prisma), [], false, () => now);
       expect(await verifier.verify(token)).toMatchObject({ name: 'used-clock' });
       await waitFor('the first write', async () => (await lastUsed('used-clock')) !== null);
       await setLastUsed('used-clock', OLD);
