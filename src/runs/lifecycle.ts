@@ -113,6 +113,26 @@ export function appendsEvent(run: Run, change: RunChange): boolean {
   return plan(run, change).event !== undefined;
 }
 
+/**
+ * Whether writing `change` would leave the row exactly as it is: no event, and every column it sets
+ * already holds that plain value (an update operation such as `{ increment: 1 }` always writes).
+ */
+export function changesNothing(run: Run, change: RunChange): boolean {
+  if (appendsEvent(run, change)) return false;
+  for (const [key, value] of Object.entries(change.set ?? {})) {
+    if (value === undefined) continue;
+    const current = (run as Record<string, unknown>)[key];
+    if (value instanceof Date) {
+      if (!(current instanceof Date) || current.getTime() !== value.getTime()) return false;
+    } else if (value !== null && typeof value === 'object') {
+      return false;
+    } else if (value !== current) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // ── Client requests ─────────────────────────────────────────────────────────────────────────────
 
 export type CancelDecision = { change: RunChange | null } | { conflict: string };

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import {
   appendsEvent,
   COUNT_START_ATTEMPT,
+  changesNothing,
   faulted,
   type LifecycleRules,
   observed,
@@ -13,6 +14,7 @@ import {
   stopFailed,
   stopped,
 } from './lifecycle.js';
+import { mapLimit, Pacer } from './pacing.js';
 import { promptForAgent } from './run-marker.js';
 import { isFinal } from './status.js';
 import type { Run, RunStore } from './store/index.js';
@@ -29,11 +31,7 @@ export interface PollerOptions extends LifecycleRules {
 }
 
 const CONCURRENCY = 4;
-/**
- * Woken ticks (a run was queued or cancelled) start at most this often. Without a floor, a burst of
- * startRun calls kept the poller claiming back to back: a few queries per tick, hundreds of ticks a
- * second, about as much database work as the calls themselves (bench/RESULTS.md, scenario 1).
- */
+/** Woken rounds (a run was queued or cancelled) start at most this often (src/runs/pacing.ts). */
 const WAKE_MIN_GAP_MS = 100;
 
 /**
@@ -44,10 +42,7 @@ const WAKE_MIN_GAP_MS = 100;
 export class Poller {
   private running = false;
   private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
-  private timer: NodeJS.Timeout | undefined;
-  private lastTickAt = 0;
+  private readonly pacer: Pacer;
   /** Rounds started, for tests. */
   ticks = 0;
 
@@ -56,7 +51,9 @@ export class Poller {
     private readonly upstream: Upstream,
     private readonly options: PollerOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.pacer = new Pacer(Math.min(WAKE_MIN_GAP_MS, options.intervalMs), () => this.running);
+  }
 
   start(): void {
     if (this.running) return;
@@ -77,8 +74,7 @@ export class Poller {
 
   /** Polls now instead of waiting for the interval (a run was queued or cancelled). */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.pacer.wake();
   }
 
   private async run(): Promise<void> {
@@ -92,39 +88,14 @@ export class Poller {
       }
       if (!this.running) break;
       if (handled >= this.options.batchSize) continue;
-      await this.sleep(this.options.intervalMs);
+      await this.pacer.sleep(this.options.intervalMs);
     }
-  }
-
-  /** Waits `ms`, or less when woken: then until WAKE_MIN_GAP_MS after the last tick began. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      let due = Date.now() + ms;
-      const finish = () => {
-        clearTimeout(this.timer);
-        this.wakeUp = undefined;
-        this.woken = false;
-        resolve();
-      };
-      const schedule = (at: number) => {
-        due = at;
-        clearTimeout(this.timer);
-        this.timer = setTimeout(finish, Math.max(0, at - Date.now()));
-      };
-      this.wakeUp = () => {
-        if (!this.running) return finish();
-        const soonest = this.lastTickAt + Math.min(WAKE_MIN_GAP_MS, this.options.intervalMs);
-        if (soonest < due) schedule(soonest);
-      };
-      schedule(due);
-      if (this.woken) this.wakeUp();
-    });
   }
 
   /** One round: claim, work, release. Returns how many runs it handled. */
   async tick(): Promise<number> {
     this.ticks++;
-    this.lastTickAt = Date.now();
+    this.pacer.tick();
     const { owner, leaseMs, batchSize, maxActiveRuns } = this.options;
     const dueIds = await this.store.claimDueRuns(owner, leaseMs, batchSize);
     const startIds = await this.store.claimRunsToStart(owner, leaseMs, maxActiveRuns, batchSize);
@@ -284,7 +255,7 @@ export class Poller {
       const result = results.get(run.id);
       if (!result || result instanceof Error) return false;
       const decided = observed(run, result, this.options, now);
-      return !appendsEvent(run, decided) && writesNothingNew(run, decided.set);
+      return changesNothing(run, decided);
     });
     if (idle.length === 0) return group;
     const { owner } = this.options;
@@ -323,22 +294,6 @@ export class Poller {
 
 const LEASE_RELEASED = { leaseOwner: null, leaseExpiresAt: null } as const;
 
-/** Whether writing `set` would leave the row as it is (plain values equal to the current ones). */
-function writesNothingNew(run: Run, set: RunChange['set']): boolean {
-  for (const [key, value] of Object.entries(set ?? {})) {
-    if (value === undefined) continue;
-    const current = (run as Record<string, unknown>)[key];
-    if (value instanceof Date) {
-      if (!(current instanceof Date) || current.getTime() !== value.getTime()) return false;
-    } else if (value !== null && typeof value === 'object') {
-      return false; // an update operation such as { increment: 1 }
-    } else if (value !== current) {
-      return false;
-    }
-  }
-  return true;
-}
-
 function toUpstream(run: Run, askForMarker = false): UpstreamRun {
   return {
     id: run.id,
@@ -353,12 +308,4 @@ function toUpstream(run: Run, askForMarker = false): UpstreamRun {
     upstreamEventCount: run.upstreamEventCount,
     upstreamStatus: run.upstreamStatus,
   };
-}
-
-async function mapLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]);
-  });
-  await Promise.all(workers);
 }
