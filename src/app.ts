@@ -25,6 +25,11 @@ import { createLogger, type Logger } from './logger.js';
 import { useGraphQLMetrics } from './metrics/graphql.js';
 import { Metrics } from './metrics/metrics.js';
 import { metricsRoute } from './metrics/route.js';
+import { writeOutbox } from './notifications/outbox.js';
+import { SecretBox } from './notifications/secrets.js';
+import { NotificationService } from './notifications/service.js';
+import { NotificationStore } from './notifications/store.js';
+import { DeliveryWorker, DISABLE_AFTER_MS } from './notifications/worker.js';
 import { OpenHandsClient } from './openhands/client.js';
 import { DEFAULT_BODY_LIMIT } from './rest/body.js';
 import { restRoutes } from './rest/routes.js';
@@ -49,6 +54,10 @@ export interface AppOptions {
   instanceId?: string;
   /** Base delay between OpenHands retries (tests shorten it). */
   retryBaseMs?: number;
+  /** Multiplies the notification retry schedule (5 s, 30 s, … for 24 h); tests shorten it. */
+  notifyRetryScale?: number;
+  /** How long an endpoint may fail before it is disabled (5 days); tests shorten it. */
+  notifyDisableAfterMs?: number;
 }
 
 export interface App {
@@ -57,6 +66,8 @@ export interface App {
   readonly store: RunStore;
   readonly runs: RunService;
   readonly poller: Poller;
+  readonly notifications: NotificationService;
+  readonly deliveryWorker: DeliveryWorker;
   readonly live: Subscriptions;
   readonly openhands: OpenHandsClient;
   readonly metrics: Metrics;
@@ -83,7 +94,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // PostgreSQL: NOTIFY in each write transaction, LISTEN here, so every replica hears every write.
   // Embedded: a single process, so the store's after-commit callback is enough.
   const usePgNotify = database.kind === 'postgres' && !config.redis.url;
-  const store = new RunStore(prisma, usePgNotify);
+  // The notification outbox is written inside every run transition's transaction.
+  const store = new RunStore(prisma, usePgNotify, writeOutbox);
   const bus = createBus(config, store, usePgNotify, log);
   await waitForBus(bus, log);
   const feeds = new RunFeeds(store, bus);
@@ -104,12 +116,41 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { owner: instanceId, ...config.poller },
     log.child({ component: 'poller' }),
   );
+  // One bucket per token for every mutation, whichever service it reaches.
+  const limitMutations = mutationLimiter(ops.limits.mutationsPerMinute, ops.limits.mutationBurst, () =>
+    metrics.rateLimited.inc({ limit: 'mutations' }),
+  );
   const runs = new RunService(store, {
     maxPageSize: config.maxPageSize,
     onWork: () => poller.wake(),
-    limitMutations: mutationLimiter(ops.limits.mutationsPerMinute, ops.limits.mutationBurst, () =>
-      metrics.rateLimited.inc({ limit: 'mutations' }),
-    ),
+    limitMutations,
+  });
+  const notify = config.notifications;
+  const secretBox = new SecretBox(notify.secretKey);
+  const notificationStore = new NotificationStore(prisma);
+  const deliveryWorker = new DeliveryWorker(
+    notificationStore,
+    secretBox,
+    {
+      owner: instanceId,
+      intervalMs: notify.intervalMs,
+      concurrency: notify.concurrency,
+      leaseMs: notify.leaseMs,
+      allowPrivate: notify.allowPrivate,
+      schedule: { scale: options.notifyRetryScale ?? 1 },
+      disableAfterMs: options.notifyDisableAfterMs ?? DISABLE_AFTER_MS,
+    },
+    log.child({ component: 'notifications' }),
+    metrics.onNotificationAttempt,
+  );
+  // A change committed here may have queued a notification: look now rather than at the next round.
+  store.onEvents(() => deliveryWorker.wake());
+  const notifications = new NotificationService(notificationStore, secretBox, {
+    allowHttp: notify.allowHttp,
+    allowPrivate: notify.allowPrivate,
+    maxPageSize: config.maxPageSize,
+    limitMutations,
+    onWork: () => deliveryWorker.wake(),
   });
   const tokenStore = new TokenStore(prisma);
   const tokens = new TokenVerifier(tokenStore, config.apiTokens, config.authDisabled);
@@ -117,7 +158,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const live = new Subscriptions(feeds, runs, ops.limits.maxSubscriptionsPerToken);
   const yoga = createGraphQL({
     prisma,
-    services: { runs, live },
+    services: { runs, live, notifications },
     tokens,
     log,
     plugins: [
@@ -158,7 +199,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { method: 'GET', path: '/health', handler: (req, res) => health(healthDeps, req, res) },
     { method: 'GET', path: '/ready', handler: (req, res) => ready(healthDeps, req, res) },
     metricsRoute(metrics, ops.metricsToken, ops.metricsTokenRequired),
-    ...restRoutes({ runs, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
+    ...restRoutes({ runs, notifications, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
     ...webhookRoutes(new WebhookService(store, deliveries, log), config.webhooks, log),
   );
 
@@ -194,6 +235,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   metrics.attach({
     runs: store,
     deliveries,
+    notifications: notificationStore,
     openSubscriptions: () => live.open,
     websocketConnections: () => websocket.clients,
   });
@@ -217,6 +259,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     store,
     runs,
     poller,
+    notifications,
+    deliveryWorker,
     live,
     openhands,
     metrics,
@@ -231,6 +275,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         });
       });
       if (config.poller.enabled) poller.start();
+      if (notify.enabled) deliveryWorker.start();
       revocation.start();
       retention.start();
       accepting = true;
@@ -254,6 +299,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await websocket.close();
       server.closeIdleConnections();
       await poller.stop();
+      await deliveryWorker.stop();
       const force = setTimeout(() => server.closeAllConnections(), 5000);
       await closed;
       clearTimeout(force);

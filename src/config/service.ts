@@ -1,5 +1,6 @@
 import { normaliseDatabaseUrl } from '../storage/database-url.js';
 import { accountList, bool, ConfigError, type Env, httpUrl, int, oneOf, read, webhookSecret } from './env.js';
+import { loadNotificationsConfig, type NotificationsConfig } from './notifications.js';
 import { loadOpsConfig, type OpsConfig } from './ops.js';
 
 export { ConfigError } from './env.js';
@@ -61,6 +62,8 @@ export interface Config {
   };
   /** Limits, metrics, token checks and shutdown (src/config/ops.ts). */
   ops: OpsConfig;
+  /** Run notifications: signed outbound webhooks (src/config/notifications.ts). */
+  notifications: NotificationsConfig;
 }
 
 /** CORS_ORIGINS: comma-separated origins (scheme://host[:port]), or `*` for any. */
@@ -154,5 +157,6 @@ export function loadConfig(env: Env = process.env): Config {
       retentionDays: int(env, 'WEBHOOK_RETENTION_DAYS', 30, 0, 100 * 365),
     },
     ops: loadOpsConfig(env),
+    notifications: loadNotificationsConfig(env),
   };
 }

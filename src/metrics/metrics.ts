@@ -1,4 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { NotificationStore } from '../notifications/store.js';
+import { DELIVERY_STATUSES } from '../notifications/types.js';
+import type { AttemptOutcome } from '../notifications/worker.js';
 import { RUN_STATUSES } from '../runs/status.js';
 import type { RunStore } from '../runs/store/index.js';
 import type { DeliveryStore } from '../webhooks/delivery-store.js';
@@ -9,6 +12,7 @@ const DB_TIMEOUT_MS = 2000;
 export interface MetricsSources {
   runs: Pick<RunStore, 'countRunsByStatus' | 'pollLagSeconds'>;
   deliveries: Pick<DeliveryStore, 'countByOutcome'>;
+  notifications: Pick<NotificationStore, 'stats'>;
   /** Open GraphQL subscriptions (graphql-ws and SSE) on this replica. */
   openSubscriptions: () => number;
   /** Open WebSocket connections on this replica. */
@@ -74,6 +78,23 @@ export class Metrics {
     labelNames: ['provider', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly notificationAttempts = new Counter({
+    name: `${PREFIX}notification_attempts_total`,
+    help: 'Outbound run-notification attempts by this replica: outcome (delivered, retry, failed) and result (2xx, 4xx, 410, 429, 5xx, network, refused, secret).',
+    labelNames: ['outcome', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly notificationDeliveries = new Gauge({
+    name: `${PREFIX}notification_deliveries`,
+    help: 'Run-notification deliveries in the outbox by status (PENDING is the queue depth).',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  private readonly notificationOldestPending = new Gauge({
+    name: `${PREFIX}notification_oldest_pending_seconds`,
+    help: 'Age of the oldest pending run-notification delivery (0 when none is pending).',
+    registers: [this.registry],
+  });
   private readonly databaseUp = new Gauge({
     name: `${PREFIX}database_up`,
     help: '1 when the last scrape could read the database, else 0 (database gauges then keep old values).',
@@ -122,6 +143,11 @@ export class Metrics {
     this.openhandsDuration.observe({ route: info.route, outcome }, info.ms / 1000);
   };
 
+  /** DeliveryWorker's hook. */
+  readonly onNotificationAttempt = (attempt: AttemptOutcome): void => {
+    this.notificationAttempts.inc({ outcome: attempt.outcome, result: attempt.result });
+  };
+
   /** The text for GET /metrics. */
   async render(): Promise<{ contentType: string; body: string }> {
     if (this.sources) {
@@ -138,11 +164,12 @@ export class Metrics {
       timer = setTimeout(() => reject(new Error('timeout')), DB_TIMEOUT_MS);
     });
     try {
-      const [byStatus, lag, deliveries] = await Promise.race([
+      const [byStatus, lag, deliveries, notifications] = await Promise.race([
         Promise.all([
           sources.runs.countRunsByStatus(),
           sources.runs.pollLagSeconds(),
           sources.deliveries.countByOutcome(),
+          sources.notifications.stats(),
         ]),
         timeout,
       ]);
@@ -154,6 +181,10 @@ export class Metrics {
       for (const row of deliveries) {
         this.webhookDeliveries.set({ provider: row.provider, outcome: row.outcome }, row.count);
       }
+      for (const status of DELIVERY_STATUSES) this.notificationDeliveries.set({ status }, 0);
+      for (const row of notifications.byStatus)
+        this.notificationDeliveries.set({ status: row.status }, row.count);
+      this.notificationOldestPending.set(notifications.oldestPendingSeconds);
       return true;
     } catch {
       return false;

@@ -38,6 +38,8 @@ const REST_FIELD: Record<string, string> = {
   compiledPrompt: 'compiled_prompt',
   idempotencyKey: 'idempotency_key',
   gitProvider: 'git_provider',
+  overlapSeconds: 'overlap_seconds',
+  deliveryId: 'delivery_id',
   first: 'limit',
   after: 'cursor',
 };

@@ -1,8 +1,10 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { DESCRIPTIONS } from '../api/descriptions.js';
 import {
+  CreateWebhookEndpointRequest,
   ErrorBody,
   Ref,
+  RotateWebhookSecretRequest,
   RunDetail,
   RunList,
   RunStatusSchema,
@@ -10,6 +12,12 @@ import {
   SCHEMAS,
   StartRunRequest,
   StartRunResponse,
+  UpdateWebhookEndpointRequest,
+  WebhookDelivery,
+  WebhookDeliveryList,
+  WebhookEndpoint,
+  WebhookEndpointList,
+  WebhookEndpointWithSecret,
 } from './schemas.js';
 
 /**
@@ -38,6 +46,19 @@ const common: Responses = {
   '429': error('Rate limited.'),
   '500': error('Internal error; the details are logged, never sent.'),
 };
+
+const endpointIdParam = {
+  name: 'endpoint_id',
+  in: 'path',
+  required: true,
+  schema: Type.String(),
+  description: 'A webhook endpoint id (whe_…).',
+};
+
+const jsonBody = (schema: TSchema, required = true) => ({
+  required,
+  content: { 'application/json': { schema } },
+});
 
 const runIdParam = {
   name: 'run_id',
@@ -157,6 +178,99 @@ export function openApiDocument(options: { version: string; maxPageSize: number 
             '200': json('The run, now CANCELLED.', Ref(RunSummary)),
             '404': error('No such run.'),
             '409': error('The run already ended (COMPLETED, FAILED or TIMED_OUT).'),
+            ...common,
+          },
+        },
+      },
+      '/webhook-endpoints': {
+        post: {
+          operationId: 'createWebhookEndpoint',
+          summary: 'Subscribe a URL to run notifications (GraphQL: createWebhookEndpoint).',
+          description: 'The whsec_ signing secret is in this answer only. See docs/notifications.md.',
+          requestBody: jsonBody(Ref(CreateWebhookEndpointRequest)),
+          responses: {
+            '201': json('Endpoint created.', Ref(WebhookEndpointWithSecret)),
+            '403': error('The token may not manage this project.'),
+            '422': error(
+              'A field is invalid (an http:// or internal URL, an unknown event); error.field names it.',
+            ),
+            ...common,
+          },
+        },
+        get: {
+          operationId: 'listWebhookEndpoints',
+          summary: "A project's webhook endpoints (GraphQL: webhookEndpoints).",
+          parameters: [{ name: 'project_id', in: 'query', required: true, schema: Type.String() }],
+          responses: { '200': json('The endpoints, oldest first.', Ref(WebhookEndpointList)), ...common },
+        },
+      },
+      '/webhook-endpoints/{endpoint_id}': {
+        patch: {
+          operationId: 'updateWebhookEndpoint',
+          summary: 'Change URL or events, disable or re-enable (GraphQL: updateWebhookEndpoint).',
+          parameters: [endpointIdParam],
+          requestBody: jsonBody(Ref(UpdateWebhookEndpointRequest)),
+          responses: {
+            '200': json('The endpoint.', Ref(WebhookEndpoint)),
+            '404': error('No such endpoint.'),
+            '422': error('A field is invalid.'),
+            ...common,
+          },
+        },
+        delete: {
+          operationId: 'deleteWebhookEndpoint',
+          summary: 'Delete the endpoint and its delivery log (GraphQL: deleteWebhookEndpoint).',
+          parameters: [endpointIdParam],
+          responses: {
+            '200': json('Deleted.', Type.Object({ id: Type.String(), deleted: Type.Boolean() })),
+            '404': error('No such endpoint.'),
+            ...common,
+          },
+        },
+      },
+      '/webhook-endpoints/{endpoint_id}/rotate-secret': {
+        post: {
+          operationId: 'rotateWebhookSecret',
+          summary:
+            'New signing secret; the old one also signs during the overlap (GraphQL: rotateWebhookSecret).',
+          parameters: [endpointIdParam],
+          requestBody: jsonBody(Ref(RotateWebhookSecretRequest), false),
+          responses: {
+            '200': json('The endpoint and its new secret (shown only here).', Ref(WebhookEndpointWithSecret)),
+            '404': error('No such endpoint.'),
+            ...common,
+          },
+        },
+      },
+      '/webhook-endpoints/{endpoint_id}/deliveries': {
+        get: {
+          operationId: 'listWebhookDeliveries',
+          summary: "An endpoint's delivery log, newest first (GraphQL: webhookDeliveries).",
+          parameters: [
+            endpointIdParam,
+            {
+              name: 'limit',
+              in: 'query',
+              schema: Type.Integer({ minimum: 1, maximum: options.maxPageSize }),
+            },
+            { name: 'cursor', in: 'query', schema: Type.String() },
+          ],
+          responses: {
+            '200': json('A page of deliveries.', Ref(WebhookDeliveryList)),
+            '404': error('No such endpoint.'),
+            ...common,
+          },
+        },
+      },
+      '/webhook-deliveries/{delivery_id}/redeliver': {
+        post: {
+          operationId: 'redeliverWebhook',
+          summary: 'Send a delivery again, same webhook-id and body (GraphQL: redeliverWebhook).',
+          parameters: [{ name: 'delivery_id', in: 'path', required: true, schema: Type.String() }],
+          responses: {
+            '200': json('The delivery, PENDING again.', Ref(WebhookDelivery)),
+            '404': error('No such delivery.'),
+            '409': error('The endpoint is disabled.'),
             ...common,
           },
         },

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Route } from '../http/router.js';
 import type { Logger } from '../logger.js';
+import type { NotificationService } from '../notifications/service.js';
 import type { RunService } from '../runs/service.js';
 import type { RunEvent } from '../runs/store/index.js';
 import { checkMetadata } from '../runs/validation.js';
@@ -14,12 +15,19 @@ import { RestError, sendRestError } from './errors.js';
 import { nulPath } from './nul.js';
 import { openApiDocument, openApiText } from './openapi.js';
 import { listFilter } from './query.js';
-import { StartRunRequest, type StartRunResponse } from './schemas.js';
-import { runDetail, runList, runSummary } from './serialize.js';
+import {
+  CreateWebhookEndpointRequest,
+  RotateWebhookSecretRequest,
+  StartRunRequest,
+  type StartRunResponse,
+  UpdateWebhookEndpointRequest,
+} from './schemas.js';
+import { runDetail, runList, runSummary, webhookDelivery, webhookEndpoint } from './serialize.js';
 import { bodyValidator } from './validate.js';
 
 export interface RestDeps {
   runs: RunService;
+  notifications: NotificationService;
   tokens: TokenVerifier;
   log: Logger;
   /** The service's page-size cap (MAX_PAGE_SIZE); also how many events the detail reads per query. */
@@ -45,6 +53,10 @@ interface Call {
 export function restRoutes(deps: RestDeps): Route[] {
   const documentText = openApiText(openApiDocument({ version: deps.version, maxPageSize: deps.maxPageSize }));
   const startRunBody = bodyValidator(StartRunRequest);
+  const createEndpointBody = bodyValidator(CreateWebhookEndpointRequest);
+  const updateEndpointBody = bodyValidator(UpdateWebhookEndpointRequest);
+  const rotateSecretBody = bodyValidator(RotateWebhookSecretRequest);
+  const readBody = (req: IncomingMessage) => readJsonObject(req, deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT);
 
   /** Auth first (401 before any validation), then the handler; client errors become JSON here. */
   function authed(handler: (call: Call) => Promise<void>): Route['handler'] {
@@ -133,6 +145,63 @@ export function restRoutes(deps: RestDeps): Route[] {
     sendJson(res, 200, runSummary(await deps.runs.cancel(params.run_id, principal)));
   }
 
+  // Webhook endpoints (run notifications): the same NotificationService GraphQL calls.
+  async function createEndpoint({ req, res, principal }: Call): Promise<void> {
+    const body = createEndpointBody(await readBody(req));
+    const created = await deps.notifications.create(
+      { projectId: body.project_id, url: body.url, events: body.events },
+      principal,
+    );
+    sendJson(res, 201, { endpoint: webhookEndpoint(created.endpoint), secret: created.secret });
+  }
+
+  async function listEndpoints({ req, res, principal }: Call): Promise<void> {
+    const projectId = new URL(req.url ?? '/', 'http://localhost').searchParams.get('project_id');
+    if (!projectId) throw new RestError(422, 'BAD_USER_INPUT', 'project_id is required', 'project_id');
+    const endpoints = await deps.notifications.list(projectId, principal);
+    sendJson(res, 200, { endpoints: endpoints.map(webhookEndpoint) });
+  }
+
+  async function updateEndpoint({ req, res, params, principal }: Call): Promise<void> {
+    const body = updateEndpointBody(await readBody(req));
+    const endpoint = await deps.notifications.update({ id: params.endpoint_id, ...body }, principal);
+    sendJson(res, 200, webhookEndpoint(endpoint));
+  }
+
+  async function deleteEndpoint({ res, params, principal }: Call): Promise<void> {
+    const deleted = await deps.notifications.delete(params.endpoint_id, principal);
+    sendJson(res, 200, { id: params.endpoint_id, deleted });
+  }
+
+  async function rotateSecret({ req, res, params, principal }: Call): Promise<void> {
+    // The body is optional: no body rotates with the default overlap.
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'];
+    const body = hasBody ? rotateSecretBody(await readBody(req)) : {};
+    const rotated = await deps.notifications.rotate(params.endpoint_id, body.overlap_seconds, principal);
+    sendJson(res, 200, { endpoint: webhookEndpoint(rotated.endpoint), secret: rotated.secret });
+  }
+
+  async function listDeliveries({ req, res, params, principal }: Call): Promise<void> {
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    const limit = query.get('limit');
+    if (limit !== null && !/^\d{1,9}$/.test(limit.trim())) {
+      throw new RestError(422, 'BAD_USER_INPUT', 'limit must be a positive integer', 'limit');
+    }
+    const page = await deps.notifications.deliveries(
+      params.endpoint_id,
+      { first: limit === null ? null : Number(limit), after: query.get('cursor') },
+      principal,
+    );
+    sendJson(res, 200, {
+      deliveries: page.edges.map((edge) => webhookDelivery(edge.node)),
+      next_cursor: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null,
+    });
+  }
+
+  async function redeliver({ res, params, principal }: Call): Promise<void> {
+    sendJson(res, 200, webhookDelivery(await deps.notifications.redeliver(params.delivery_id, principal)));
+  }
+
   return [
     {
       method: 'GET',
@@ -150,5 +219,12 @@ export function restRoutes(deps: RestDeps): Route[] {
     { method: 'GET', path: '/runs/:run_id', handler: authed(getRun) },
     { method: 'GET', path: '/runs/:run_id/detail', handler: authed(getRunDetail) },
     { method: 'POST', path: '/runs/:run_id/cancel', handler: authed(cancelRun) },
+    { method: 'POST', path: '/webhook-endpoints', handler: authed(createEndpoint) },
+    { method: 'GET', path: '/webhook-endpoints', handler: authed(listEndpoints) },
+    { method: 'PATCH', path: '/webhook-endpoints/:endpoint_id', handler: authed(updateEndpoint) },
+    { method: 'DELETE', path: '/webhook-endpoints/:endpoint_id', handler: authed(deleteEndpoint) },
+    { method: 'POST', path: '/webhook-endpoints/:endpoint_id/rotate-secret', handler: authed(rotateSecret) },
+    { method: 'GET', path: '/webhook-endpoints/:endpoint_id/deliveries', handler: authed(listDeliveries) },
+    { method: 'POST', path: '/webhook-deliveries/:delivery_id/redeliver', handler: authed(redeliver) },
   ];
 }

@@ -8,6 +8,7 @@ import {
   TypeRegistry,
 } from '@sinclair/typebox';
 import { DESCRIPTIONS } from '../api/descriptions.js';
+import { DELIVERY_STATUSES, NOTIFICATION_TYPES } from '../notifications/types.js';
 import { RUN_STATUSES, type RunStatus } from '../runs/status.js';
 import { GIT_PROVIDERS, LIMITS } from '../runs/validation.js';
 
@@ -163,6 +164,96 @@ export const RunList = Type.Object(
   { $id: 'RunList' },
 );
 
+// ── Run notifications (webhook endpoints) ────────────────────────────────────────────────────────
+
+export const WebhookEventTypeSchema = StringEnum(NOTIFICATION_TYPES, {
+  $id: 'WebhookEventType',
+  description: 'What an endpoint is told about (docs/notifications.md); the payload\'s "type".',
+});
+
+export const WebhookEndpoint = Type.Object(
+  {
+    id: Type.String(),
+    project_id: Type.String(),
+    url: Type.String(),
+    events: Type.Array(Ref(WebhookEventTypeSchema)),
+    enabled: Type.Boolean(),
+    disabled_reason: Nullable(Type.String()),
+    failing_since: Nullable(time()),
+    previous_secret_expires_at: Nullable(time({ description: 'Until then the previous secret signs too.' })),
+    created_at: time(),
+    updated_at: time(),
+  },
+  { $id: 'WebhookEndpoint' },
+);
+
+export const CreateWebhookEndpointRequest = Type.Object(
+  {
+    project_id: Type.String({ maxLength: LIMITS.projectId }),
+    url: Type.String({ maxLength: 2048, description: 'https:// (http:// only with NOTIFY_ALLOW_HTTP).' }),
+    events: Type.Array(Ref(WebhookEventTypeSchema), { minItems: 1 }),
+  },
+  { $id: 'CreateWebhookEndpointRequest' },
+);
+
+export const UpdateWebhookEndpointRequest = Type.Object(
+  {
+    url: Type.Optional(Type.String({ maxLength: 2048 })),
+    events: Type.Optional(Type.Array(Ref(WebhookEventTypeSchema), { minItems: 1 })),
+    enabled: Type.Optional(Type.Boolean({ description: 'true re-enables a disabled endpoint.' })),
+  },
+  { $id: 'UpdateWebhookEndpointRequest' },
+);
+
+export const RotateWebhookSecretRequest = Type.Object(
+  {
+    overlap_seconds: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 7 * 24 * 3600, description: 'Default 86400.' }),
+    ),
+  },
+  { $id: 'RotateWebhookSecretRequest' },
+);
+
+export const WebhookEndpointWithSecret = Type.Object(
+  {
+    endpoint: Ref(WebhookEndpoint),
+    secret: Type.String({ description: 'The whsec_ signing secret, shown only in this answer.' }),
+  },
+  { $id: 'WebhookEndpointWithSecret' },
+);
+
+export const WebhookEndpointList = Type.Object(
+  { endpoints: Type.Array(Ref(WebhookEndpoint)) },
+  { $id: 'WebhookEndpointList' },
+);
+
+export const WebhookDelivery = Type.Object(
+  {
+    id: Type.String({ description: 'Also the webhook-id header.' }),
+    endpoint_id: Type.String(),
+    run_id: runId(),
+    seq: Type.Integer({ minimum: 1 }),
+    type: Ref(WebhookEventTypeSchema),
+    status: StringEnum(DELIVERY_STATUSES, {}),
+    attempts: Type.Integer({ minimum: 0 }),
+    last_status_code: Nullable(Type.Integer()),
+    last_error: Nullable(Type.String()),
+    last_attempt_at: Nullable(time()),
+    next_attempt_at: Nullable(time()),
+    delivered_at: Nullable(time()),
+    created_at: time(),
+  },
+  { $id: 'WebhookDelivery' },
+);
+
+export const WebhookDeliveryList = Type.Object(
+  {
+    deliveries: Type.Array(Ref(WebhookDelivery), { description: 'Newest first.' }),
+    next_cursor: Nullable(Type.String()),
+  },
+  { $id: 'WebhookDeliveryList' },
+);
+
 export const ErrorBody = Type.Object(
   {
     error: Type.Object(
@@ -197,6 +288,15 @@ export const SCHEMAS = {
   RunEvent,
   RunDetail,
   RunList,
+  WebhookEventType: WebhookEventTypeSchema,
+  WebhookEndpoint,
+  CreateWebhookEndpointRequest,
+  UpdateWebhookEndpointRequest,
+  RotateWebhookSecretRequest,
+  WebhookEndpointWithSecret,
+  WebhookEndpointList,
+  WebhookDelivery,
+  WebhookDeliveryList,
   Error: ErrorBody,
 };
 export const REFERENCES: TSchema[] = Object.values(SCHEMAS);
@@ -207,3 +307,5 @@ export type RunSummary = Static<typeof RunSummary>;
 export type RunEvent = Static<typeof RunEvent>;
 export type RunDetail = Static<typeof RunDetail>;
 export type RunList = Static<typeof RunList>;
+export type WebhookEndpoint = Static<typeof WebhookEndpoint>;
+export type WebhookDelivery = Static<typeof WebhookDelivery>;

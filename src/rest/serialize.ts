@@ -1,5 +1,14 @@
+import type { NotificationDelivery, WebhookEndpoint as WebhookEndpointRow } from '../notifications/store.js';
+import type { DeliveryStatus, NotificationType } from '../notifications/types.js';
 import type { Run, RunEvent } from '../runs/store/index.js';
-import type { RunDetail, RunEvent as RunEventJson, RunList, RunSummary } from './schemas.js';
+import type {
+  RunDetail,
+  RunEvent as RunEventJson,
+  RunList,
+  RunSummary,
+  WebhookDelivery as WebhookDeliveryJson,
+  WebhookEndpoint as WebhookEndpointJson,
+} from './schemas.js';
 
 /**
  * Run → the old service's snake_case JSON. Times are ISO-8601 UTC with a trailing Z (what
@@ -34,6 +43,11 @@ export function runEvent(event: RunEvent): RunEventJson {
 
 /** Summary plus what the detail route adds; the same values GraphQL's Run type resolves. */
 export function runDetail(run: Run, events: RunEvent[], eventsTruncated: boolean): RunDetail {
+  return { ...runObject(run), events: events.map(runEvent), events_truncated: eventsTruncated };
+}
+
+/** The detail route's run without its timeline: what run notifications carry as data.run. */
+export function runObject(run: Run): Omit<RunDetail, 'events' | 'events_truncated'> {
   return {
     ...runSummary(run),
     repository: run.repository,
@@ -60,11 +74,43 @@ export function runDetail(run: Run, events: RunEvent[], eventsTruncated: boolean
       : null,
     started_at: iso(run.startedAt),
     finished_at: iso(run.finishedAt),
-    events: events.map(runEvent),
-    events_truncated: eventsTruncated,
   };
 }
 
 export function runList(runs: Run[], nextCursor: string | null): RunList {
   return { runs: runs.map(runSummary), next_cursor: nextCursor };
+}
+
+export function webhookEndpoint(endpoint: WebhookEndpointRow): WebhookEndpointJson {
+  const overlap = endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date();
+  return {
+    id: endpoint.id,
+    project_id: endpoint.projectId,
+    url: endpoint.url,
+    events: endpoint.events as NotificationType[],
+    enabled: endpoint.enabled,
+    disabled_reason: endpoint.disabledReason,
+    failing_since: iso(endpoint.failingSince),
+    previous_secret_expires_at: overlap ? iso(endpoint.previousSecretExpiresAt) : null,
+    created_at: endpoint.createdAt.toISOString(),
+    updated_at: endpoint.updatedAt.toISOString(),
+  };
+}
+
+export function webhookDelivery(delivery: NotificationDelivery): WebhookDeliveryJson {
+  return {
+    id: delivery.id,
+    endpoint_id: delivery.endpointId,
+    run_id: delivery.runId,
+    seq: delivery.seq,
+    type: delivery.type as NotificationType,
+    status: delivery.status as DeliveryStatus,
+    attempts: delivery.attempts,
+    last_status_code: delivery.lastStatusCode,
+    last_error: delivery.lastError,
+    last_attempt_at: iso(delivery.lastAttemptAt),
+    next_attempt_at: delivery.status === 'PENDING' ? iso(delivery.nextAttemptAt) : null,
+    delivered_at: iso(delivery.deliveredAt),
+    created_at: delivery.createdAt.toISOString(),
+  };
 }

@@ -17,7 +17,11 @@ function variablesIn(source: string): string[] {
 describe('operations configuration', () => {
   it('.env.example lists every variable the service reads, and docs/operations.md documents every operations one', () => {
     const example = read('.env.example');
-    const all = [...variablesIn(read('src/config/service.ts')), ...variablesIn(read('src/config/ops.ts'))];
+    const all = [
+      ...variablesIn(read('src/config/service.ts')),
+      ...variablesIn(read('src/config/ops.ts')),
+      ...variablesIn(read('src/config/notifications.ts')),
+    ];
     expect(all.length).toBeGreaterThan(30);
     expect(all.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example))).toEqual([]);
     const docs = read('docs/operations.md');

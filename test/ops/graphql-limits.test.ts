@@ -238,7 +238,7 @@ describe('GraphQL limits', () => {
       });
       const yoga = createGraphQL({
         prisma: counting,
-        services: { runs: app.runs, live: app.live },
+        services: { runs: app.runs, live: app.live, notifications: app.notifications },
         tokens: new TokenVerifier(new TokenStore(prisma), [TEST_TOKEN], false),
         log: pino({ level: 'silent' }),
       });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { TokenVerifier } from '../../src/auth/tokens.js';
 import { AppError, type AppErrorCode, badInput } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
+import type { NotificationService } from '../../src/notifications/service.js';
 import { RestError, toRestError } from '../../src/rest/errors.js';
 import { openApiDocument, openApiText } from '../../src/rest/openapi.js';
 import { listFilter } from '../../src/rest/query.js';
@@ -161,6 +162,7 @@ describe('OpenAPI document', () => {
   it('documents every REST route the router gets, with the same methods', () => {
     const routes = restRoutes({
       runs: {} as RunService,
+      notifications: {} as NotificationService,
       tokens: {} as TokenVerifier,
       log: {} as Logger,
       maxPageSize: 50,

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { type App, buildApp } from '../../src/app.js';
+import { type App, type AppOptions, buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/service.js';
 
 export const TEST_TOKEN = 'test-token-0123456789';
@@ -16,7 +16,7 @@ export async function startService(
   databaseUrl: string | undefined,
   openhandsUrl: string,
   env: Record<string, string> = {},
-  options: { instanceId?: string; dataDir?: string } = {},
+  options: { instanceId?: string; dataDir?: string; app?: Partial<AppOptions> } = {},
 ): Promise<RunningService> {
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
@@ -35,6 +35,7 @@ export async function startService(
     instanceId: options.instanceId,
     retryBaseMs: 20,
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...options.app,
   });
   const { url } = await app.start(0, '127.0.0.1');
   return { app, url, graphqlUrl: `${url}/graphql`, stop: () => app.stop() };

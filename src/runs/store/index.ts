@@ -43,6 +43,8 @@ export class RunStore {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly notify = false,
+    /** Runs inside every transition's transaction that appended an event (the notification outbox). */
+    private readonly onEventInTransaction?: AlongWith,
   ) {}
 
   async create(run: NewRun, event: { type: string; at: Date }): Promise<Run> {
@@ -60,6 +62,9 @@ export class RunStore {
     const result = await this.prisma.$transaction(async (tx) => {
       const written = await transitionRun(tx, this.notify, runId, decide);
       if (written && alongWith) await alongWith(tx, written);
+      if (written && written.events.length > 0 && this.onEventInTransaction) {
+        await this.onEventInTransaction(tx, written);
+      }
       return written;
     });
     if (result && result.events.length > 0) this.emit(result);

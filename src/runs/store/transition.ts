@@ -23,11 +23,11 @@ export async function transitionRun(
   if (locked.length === 0) return null;
   const current = await tx.run.findUniqueOrThrow({ where: { id: runId } });
   const change = decide(current);
-  if (!change) return { run: current, events: [] };
+  if (!change) return { run: current, events: [], statusBefore: current.status };
   const { data, event } = plan(current, change);
   if (!event) {
     const run = Object.keys(data).length ? await tx.run.update({ where: { id: runId }, data }) : current;
-    return { run, events: [] };
+    return { run, events: [], statusBefore: current.status };
   }
   const seq = current.lastSeq + 1;
   const run = await tx.run.update({ where: { id: runId }, data: { ...data, lastSeq: seq } });
@@ -52,5 +52,5 @@ export async function transitionRun(
     };
     await tx.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${JSON.stringify(notice)})`;
   }
-  return { run, events: [created] };
+  return { run, events: [created], statusBefore: current.status };
 }

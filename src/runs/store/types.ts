@@ -9,6 +9,8 @@ export type Db = PrismaClient | Prisma.TransactionClient;
 export interface TransitionResult {
   run: Run;
   events: RunEvent[];
+  /** The status before the change (transitions only), so a status change can be told from its event. */
+  statusBefore?: RunStatus;
 }
 
 /** The NOTIFY channel other replicas LISTEN on; payloads are a RunNotice as JSON. */
