@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/service.js';
-import { startSimulator } from '../src/simulator/index.js';
+import { startSimulator } from '../tools/simulator/index.js';
 
 const simulator = await startSimulator({
   apiVersion: process.env.SIMULATOR_API_VERSION === 'v0' ? 'v0' : 'v1',

@@ -19,7 +19,7 @@
  */
 import pg from 'pg';
 import { newRunId } from '../../src/runs/ids.js';
-import { startSimulator } from '../../src/simulator/index.js';
+import { startSimulator } from '../../tools/simulator/index.js';
 import { type Child, ROOT, spawnChild } from '../lib/child.js';
 import {
   createDatabase,

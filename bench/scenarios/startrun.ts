@@ -4,7 +4,7 @@
  * Also used by scenario 4 (1..n service instances on one database) and scenario 5 (RSS under load).
  */
 
-import { startSimulator } from '../../src/simulator/index.js';
+import { startSimulator } from '../../tools/simulator/index.js';
 import { type Child, ROOT, spawnChild } from '../lib/child.js';
 import { createDatabase, log, mib, round, type ScratchDatabase, sleep } from '../lib/common.js';
 import { type LoadResult, runLoad } from '../lib/load.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { clientPrompt, finalRun, gql, START_RUN, sql, startRun } from '../support/runs.js';
 import { startService, TEST_TOKEN } from '../support/service.js';

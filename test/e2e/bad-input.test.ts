@@ -3,7 +3,7 @@ import { type App, buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/service.js';
 import { createLogger } from '../../src/logger.js';
 import { encodeCursor } from '../../src/runs/cursor.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { gql, START_RUN } from '../support/graphql.js';
 import { collectWs, RUN_PROGRESS, wsClient } from '../support/live.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
 import { type ChildService, spawnService } from '../support/child-service.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {

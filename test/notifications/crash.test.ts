@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
 import { type ChildService, spawnService } from '../support/child-service.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { gql, sql, startRun, waitFor } from '../support/runs.js';

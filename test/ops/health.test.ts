@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../src/app.js';
 import { type HealthDeps, ready } from '../../src/http/health.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
 import { adminUrl, createTestDatabase, type TestDatabase } from '../support/database.js';
 import { gql, waitFor } from '../support/graphql.js';
 import { sql } from '../support/runs.js';

@@ -6,7 +6,7 @@ import { TokenStore } from '../../src/auth/token-store.js';
 import { hashToken } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config/service.js';
 import { createLogger } from '../../src/logger.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { GET_RUN, gql, waitFor } from '../support/graphql.js';
 import { collectWs, wsClient } from '../support/live.js';

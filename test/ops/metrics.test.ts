@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../tools/simulator/index.js';
 import type { TestDatabase } from '../support/database.js';
 import { gql, waitFor } from '../support/graphql.js';
 import { collectWs, wsClient } from '../support/live.js';

@@ -1,5 +1,5 @@
 /** Small helpers for driving the simulator over real HTTP in tests. */
-import type { Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../tools/simulator/index.js';
 
 export interface JsonResponse<T = unknown> {
   status: number;

@@ -1,6 +1,6 @@
 /** Shared set-up for end-to-end tests: one database, one simulator, one service, torn down in order. */
 import pg from 'pg';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../tools/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { GET_RUN, gql, RUN_FIELDS, START_RUN, waitFor, waitForStatus } from './graphql.js';
 import { type RunningService, startService } from './service.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { type RunningService, startService } from '../support/service.js';
 import {
