@@ -177,7 +177,8 @@ describe('a per-run notifyUrl on startRun', () => {
     expect(plain.body).not.toHaveProperty('notify_secret');
     const bad = await rest('POST', '/runs', { ...body, idempotency_key: 'bad', notify_url: 'not a url' });
     expect(bad.status).toBe(422);
-    expect(JSON.stringify(bad.body)).toMatch(/notifyUrl/);
+    expect(bad.body.error).toMatchObject({ code: 'BAD_USER_INPUT', field: 'notify_url' });
+    expect(bad.body.error.message).toMatch(/^notify_url is not a valid absolute URL/);
 
     await waitFor('RUN_STARTED', async () => hook.received.length >= 1);
     expect(typesFor(hook.received, first.body.notify_secret, first.body.run_id)).toEqual(['RUN_STARTED']);
