@@ -5,8 +5,9 @@
  *    200 at once): N outbox rows of distinct runs are queued in one INSERT and timed until all are
  *    recorded DELIVERED. Baseline, interleaved: a bare Node loop POSTing the same body with the same
  *    headers and parallelism to the same receiver (no database, no signing, no lease).
- * B. The added cost per startRun: the same startRun, in interleaved rounds, for a project with no
- *    endpoint, a project with an endpoint subscribed to every event, and with a per-run notifyUrl.
+ * B. The added cost per startRun: one closed-loop load whose consecutive requests alternate between
+ *    a project with no endpoint, a project with an endpoint subscribed to every event, and a per-run
+ *    notifyUrl (same instance, same moments), latency per variant.
  */
 import http from 'node:http';
 import pg from 'pg';
@@ -15,8 +16,7 @@ import { signatureHeaders } from '../../src/notifications/signing.js';
 import { NOTIFICATION_TYPES } from '../../src/notifications/types.js';
 import { startSimulator } from '../../tools/simulator/index.js';
 import { type Child, ROOT, spawnChild } from '../lib/child.js';
-import { createDatabase, log, round, sleep } from '../lib/common.js';
-import { type LoadResult, runLoad } from '../lib/load.js';
+import { createDatabase, log, round, sleep, summarize } from '../lib/common.js';
 import { serviceEnv, TOKEN } from './startrun.js';
 
 export interface NotificationBenchOptions {
@@ -40,10 +40,10 @@ export interface DeliveryRate {
 
 export interface StartRunVariant {
   name: string;
-  rps: number;
+  requests: number;
+  mean: number;
   p50: number;
   p99: number;
-  cpuMsPerRequest: number;
   errors: number;
 }
 
@@ -51,7 +51,8 @@ export interface NotificationBenchResult {
   options: NotificationBenchOptions;
   baseline: DeliveryRate;
   service: DeliveryRate;
-  startRun: StartRunVariant[];
+  /** One mixed load: requests take the variants in turn. */
+  startRun: { rps: number; cpuMsPerRequest: number; variants: StartRunVariant[] };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -188,37 +189,79 @@ async function gql(url: string, query: string, variables: Record<string, unknown
 
 const START = `mutation($input: StartRunInput!) { startRun(input: $input) { created notifySecret run { id status } } }`;
 
-function startLoad(
+interface Variant {
+  name: string;
+  key: string;
+  notifyUrl?: string;
+}
+
+/**
+ * Closed-loop startRun load in which consecutive requests take the variants in turn: every
+ * variant sees the same moments of the run (the machine's drift, the growing tables) alike.
+ */
+async function mixedLoad(
   url: string,
-  options: NotificationBenchOptions,
+  variants: Variant[],
+  connections: number,
   durationMs: number,
-  variant: string,
-  notifyUrl?: string,
+  tag: string,
 ) {
+  const latencies = variants.map(() => [] as number[]);
+  const errors = variants.map(() => 0);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const deadline = performance.now() + durationMs;
   let n = 0;
-  return runLoad({
-    urls: [url],
-    path: '/graphql',
-    connections: options.connections,
-    durationMs,
-    headers: { authorization: `Bearer ${TOKEN}` },
-    body: () => {
-      n++;
-      return {
+  const one = (index: number) =>
+    new Promise<void>((resolve) => {
+      const v = variants[index];
+      const payload = JSON.stringify({
         query: START,
         variables: {
           input: {
-            projectId: `bench-${variant}`,
-            compiledPrompt: `Benchmark run ${variant}-${n}: fix the flaky test [sim:hang]`,
+            projectId: `bench-${v.key}`,
+            compiledPrompt: `Benchmark run ${tag}-${n}: fix the flaky test [sim:hang]`,
             repository: 'acme/web',
-            idempotencyKey: `${variant}-${process.pid}-${Date.now()}-${n}`,
-            ...(notifyUrl ? { notifyUrl } : {}),
+            idempotencyKey: `${tag}-${process.pid}-${n}`,
+            ...(v.notifyUrl ? { notifyUrl: v.notifyUrl } : {}),
           },
         },
-      };
-    },
-    accept: (body) => !body.includes('"errors"'),
-  });
+      });
+      const t0 = performance.now();
+      const req = http.request(
+        new URL('/graphql', url),
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            authorization: `Bearer ${TOKEN}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(payload),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode === 200 && !text.includes('"errors"'))
+              latencies[index].push(performance.now() - t0);
+            else errors[index]++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors[index]++;
+        resolve();
+      });
+      req.end(payload);
+    });
+  const loop = async () => {
+    while (performance.now() < deadline) await one(n++ % variants.length);
+  };
+  await Promise.all(Array.from({ length: connections }, loop));
+  agent.destroy();
+  return { latencies, errors };
 }
 
 async function measureStartRuns(service: Child, receiver: Child, options: NotificationBenchOptions) {
@@ -227,42 +270,35 @@ async function measureStartRuns(service: Child, receiver: Child, options: Notifi
     `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }`,
     { input: { projectId: 'bench-hooked', url: `${receiver.url}/project`, events: [...NOTIFICATION_TYPES] } },
   );
-  const variants = [
+  const variants: Variant[] = [
     { name: 'no endpoint', key: 'quiet' },
     { name: 'project endpoint subscribed to every event', key: 'hooked' },
     { name: 'per-run notifyUrl', key: 'own', notifyUrl: `${receiver.url}/run` },
   ];
-  for (const v of variants) await startLoad(service.url, options, options.warmupMs, `${v.key}w`, v.notifyUrl);
-  const rounds = new Map<string, Array<{ load: LoadResult; cpuUs: number }>>();
-  for (let r = 0; r < options.rounds; r++) {
-    // Interleaved, in a rotating order, so drift and the growing tables hit every variant alike.
-    for (const v of [...variants.slice(r % 3), ...variants.slice(0, r % 3)]) {
-      const cpu0 = await service.cpu();
-      const load = await startLoad(service.url, options, options.durationMs, `${v.key}${r}`, v.notifyUrl);
-      const cpu1 = await service.cpu();
-      const cpuUs = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
-      rounds.set(v.key, [...(rounds.get(v.key) ?? []), { load, cpuUs }]);
-      log(
-        `  startRun ${v.name} round ${r + 1}: ${round(load.rps, 0)} req/s p99 ${round(load.latency.p99, 1)} ms`,
-      );
-    }
-  }
-  return variants.map((v): StartRunVariant => {
-    const all = rounds.get(v.key)!;
-    const mid = [...all].sort((a, b) => a.load.rps - b.load.rps)[Math.floor(all.length / 2)];
-    const ok = all.reduce((s, x) => s + x.load.ok, 0);
-    return {
-      name: v.name,
-      rps: round(mid.load.rps, 0),
-      p50: round(mid.load.latency.p50, 2),
-      p99: round(mid.load.latency.p99, 2),
-      cpuMsPerRequest: round(all.reduce((s, x) => s + x.cpuUs, 0) / 1000 / Math.max(1, ok), 3),
-      errors: all.reduce(
-        (s, x) => s + x.load.errors + Object.values(x.load.failures).reduce((a, b) => a + b, 0),
-        0,
-      ),
-    };
-  });
+  await mixedLoad(service.url, variants, options.connections, options.warmupMs, 'warm');
+  const cpu0 = await service.cpu();
+  const measured = await mixedLoad(service.url, variants, options.connections, options.durationMs, 'mixed');
+  const cpu1 = await service.cpu();
+  const requests = measured.latencies.reduce((s, l) => s + l.length, 0);
+  const cpuMsPerRequest = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 1000 / Math.max(1, requests);
+  log(
+    `  startRun mixed: ${round((requests * 1000) / options.durationMs, 0)} req/s, ${round(cpuMsPerRequest, 2)} ms CPU each`,
+  );
+  return {
+    rps: round((requests * 1000) / options.durationMs, 0),
+    cpuMsPerRequest: round(cpuMsPerRequest, 3),
+    variants: variants.map((v, i): StartRunVariant => {
+      const l = summarize(measured.latencies[i]);
+      return {
+        name: v.name,
+        requests: l.n,
+        mean: round(l.mean, 2),
+        p50: round(l.p50, 2),
+        p99: round(l.p99, 2),
+        errors: measured.errors[i],
+      };
+    }),
+  };
 }
 
 export async function notificationBench(options: NotificationBenchOptions): Promise<NotificationBenchResult> {

@@ -195,6 +195,9 @@ export const WebhookEndpoint = Type.Object(
   {
     id: Type.String(),
     project_id: Type.String(),
+    run_id: Nullable(
+      Type.String({ description: "Set on a run's own destination (notify_url of POST /runs)." }),
+    ),
     url: Type.String(),
     events: Type.Array(Ref(WebhookEventTypeSchema)),
     enabled: Type.Boolean(),

@@ -73,8 +73,9 @@ describe('benchmarks (smoke sizes)', () => {
       expect(side.received).toBe(r.notifications.options.deliveries * r.notifications.options.rounds);
       expect(finite(side.perSecond) && finite(side.cpuMsPerDelivery)).toBe(true);
     }
-    expect(r.notifications.startRun).toHaveLength(3);
-    for (const v of r.notifications.startRun) expect(v.errors === 0 && finite(v.rps) && v.rps > 0).toBe(true);
+    expect(r.notifications.startRun.variants).toHaveLength(3);
+    for (const v of r.notifications.startRun.variants)
+      expect(v.errors === 0 && v.requests > 0 && finite(v.mean) && finite(v.p99)).toBe(true);
 
     const text = readFileSync(md, 'utf8');
     for (const heading of ['### 1.', '### 2.', '### 3.', '### 4.', '### 5.', '### 6.'])

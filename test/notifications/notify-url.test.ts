@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOTIFICATION_TYPES } from '../../src/notifications/types.js';
 import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { CANCEL_RUN, gql, sql, waitFor, waitForStatus } from '../support/runs.js';
@@ -11,6 +12,7 @@ const START = `mutation($input: StartRunInput!) {
 const CREATE = `mutation($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) { secret endpoint { id } } }`;
 const ENDPOINTS = 'query($projectId: String!) { webhookEndpoints(projectId: $projectId) { id url } }';
+const ENDPOINT = `mutation($id: ID!) { updateWebhookEndpoint(input: { id: $id }) { endpoint { runId url events } } }`;
 const DELIVERIES = `query($id: ID!) { webhookDeliveries(endpointId: $id, first: 50) {
   edges { node { runId type status attempts } } } }`;
 
@@ -86,6 +88,12 @@ describe('a per-run notifyUrl on startRun', () => {
     // Not a project endpoint: the project's list stays empty; the log is readable by the endpoint id.
     const listed = await gql(service.graphqlUrl, ENDPOINTS, { projectId: 'solo' });
     expect(listed.data!.webhookEndpoints).toEqual([]);
+    const own = await gql(service.graphqlUrl, ENDPOINT, { id: started.notifyEndpointId });
+    expect(own.data!.updateWebhookEndpoint.endpoint).toEqual({
+      runId,
+      url: hook.url(),
+      events: [...NOTIFICATION_TYPES],
+    });
     const log = await waitFor('the log', async () => {
       const res = await gql(service.graphqlUrl, DELIVERIES, { id: started.notifyEndpointId });
       const nodes = res.data!.webhookDeliveries.edges.map((e: { node: unknown }) => e.node);
