@@ -17,6 +17,7 @@ import pg from 'pg';
 import { ROOT } from './lib/child.js';
 import { adminUrl, flag, log, ratio, round, setting } from './lib/common.js';
 import { type FanoutResult, fanoutBench } from './scenarios/fanout.js';
+import { type NotificationBenchResult, notificationBench } from './scenarios/notifications.js';
 import { type PollerBenchResult, pollerBench } from './scenarios/poller.js';
 import { type StartRunResult, startRunBench } from './scenarios/startrun.js';
 import { type StartupResult, startupBench } from './scenarios/startup.js';
@@ -58,6 +59,14 @@ function sizes() {
       runs: s('scaleout-runs', 10_000, 30),
     },
     startup: { repeats: s('startup-repeats', 3, 1), embedded: s('startup-embedded', 1, 0) === 1 },
+    notifications: {
+      deliveries: s('notify-deliveries', 3_000, 40),
+      concurrency: s('notify-concurrency', 16, 4),
+      rounds: s('notify-rounds', 3, 1),
+      connections: s('notify-connections', 16, 2),
+      durationMs: s('notify-duration-ms', 20_000, 500),
+      warmupMs: s('notify-warmup-ms', 3_000, 200),
+    },
   };
 }
 
@@ -99,6 +108,7 @@ export interface Results {
   poller?: PollerBenchResult[];
   scaleout?: { startRun: StartRunResult; poller: PollerBenchResult[] };
   startup?: StartupResult;
+  notifications?: NotificationBenchResult;
   seconds: number;
 }
 
@@ -261,7 +271,47 @@ function markdown(r: Results): string {
     }
     out.push('');
   }
+  if (r.notifications) notificationsTable(out, r.notifications);
   return out.join('\n');
+}
+
+function notificationsTable(out: string[], n: NotificationBenchResult): void {
+  const o = n.options;
+  out.push('### 6. Run notifications: delivery rate and the cost per startRun');
+  out.push('');
+  out.push(
+    `Deliveries: ${o.deliveries} queued at once (distinct runs, ${o.concurrency} in parallel: NOTIFY_CONCURRENCY), to a receiver in its own process answering 200 at once; median of ${o.rounds} interleaved rounds. Baseline: a bare Node loop POSTing the same body and headers, ${o.concurrency} in parallel, one connection each (as the service), no database.`,
+  );
+  out.push('');
+  out.push(
+    '| sender | deliveries/s (queued → all recorded) | at the receiver /s | sender CPU ms per delivery | received | rate vs baseline | CPU vs baseline |',
+  );
+  out.push('|---|---:|---:|---:|---:|---:|---:|');
+  for (const [name, side] of [
+    ['baseline: bare http.request loop', n.baseline],
+    ['openhands-runner (1 instance): lease, sign, POST, record', n.service],
+  ] as const) {
+    out.push(
+      `| ${name} | ${side.perSecond} | ${side.receiverPerSecond} | ${side.cpuMsPerDelivery} | ${side.received} | ${ratio(side.perSecond, n.baseline.perSecond)} | ${ratio(side.cpuMsPerDelivery, n.baseline.cpuMsPerDelivery)} |`,
+    );
+  }
+  out.push('');
+  const m = n.startRun;
+  out.push(
+    `startRun on the same instance: ${o.connections} connections, closed loop for ${o.durationMs / 1000} s after ${o.warmupMs / 1000} s of warm-up, consecutive requests taking the three kinds in turn (so load and drift hit each alike): ${m.rps} req/s in all, ${m.cpuMsPerRequest} ms server CPU per request.`,
+  );
+  out.push('');
+  out.push(
+    '| startRun | requests | mean ms | p50 ms | p99 ms | errors | mean vs none | added ms (mean) | p99 vs none |',
+  );
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const none = m.variants[0];
+  for (const v of m.variants) {
+    out.push(
+      `| ${v.name} | ${v.requests} | ${v.mean} | ${v.p50} | ${v.p99} | ${v.errors} | ${ratio(v.mean, none.mean)} | ${round(v.mean - none.mean, 2)} | ${ratio(v.p99, none.p99)} |`,
+    );
+  }
+  out.push('');
 }
 
 /**
@@ -298,6 +348,7 @@ export async function main(): Promise<Results> {
       earlier.poller && '3',
       earlier.scaleout && '4',
       earlier.startup && '5',
+      earlier.notifications && '6',
     ]
       .filter(Boolean)
       .join(',');
@@ -306,7 +357,7 @@ export async function main(): Promise<Results> {
   }
   const started = Date.now();
   const only = new Set(
-    setting('only', '1,2,3,4,5')
+    setting('only', '1,2,3,4,5,6')
       .split(',')
       .map((s) => s.trim()),
   );
@@ -350,6 +401,7 @@ export async function main(): Promise<Results> {
     results.scaleout = { startRun: startRun!, poller };
   }
   if (only.has('5')) results.startup = await startupBench(z.startup.repeats, z.startup.embedded);
+  if (only.has('6')) results.notifications = await notificationBench(z.notifications);
   results.seconds = (Date.now() - started) / 1000;
   // Smoke runs never touch the committed results.
   const out = setting('out', smoke ? join(tmpdir(), 'ohr-bench-smoke.md') : join(ROOT, 'bench/RESULTS.md'));

@@ -120,11 +120,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const limitMutations = mutationLimiter(ops.limits.mutationsPerMinute, ops.limits.mutationBurst, () =>
     metrics.rateLimited.inc({ limit: 'mutations' }),
   );
-  const runs = new RunService(store, {
-    maxPageSize: config.maxPageSize,
-    onWork: () => poller.wake(),
-    limitMutations,
-  });
   const notify = config.notifications;
   const secretBox = new SecretBox(notify.secretKey);
   const notificationStore = new NotificationStore(prisma);
@@ -151,6 +146,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     maxPageSize: config.maxPageSize,
     limitMutations,
     onWork: () => deliveryWorker.wake(),
+  });
+  const runs = new RunService(store, {
+    maxPageSize: config.maxPageSize,
+    onWork: () => poller.wake(),
+    limitMutations,
+    notifyTargets: notifications.runTargets,
   });
   const tokenStore = new TokenStore(prisma);
   const tokens = new TokenVerifier(tokenStore, config.apiTokens, config.authDisabled);

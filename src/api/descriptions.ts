@@ -17,6 +17,12 @@ export const DESCRIPTIONS = {
   branch: 'Also accepted as metadata.branch.',
   metadata: 'Any JSON object; kept with the run.',
   idempotencyKey: 'Same key within a project → same run.',
+  notifyUrl:
+    "Also POST this run's notifications (every type) here, signed Standard Webhooks style with a secret of the run's own, returned once as notifySecret. Same URL rules as webhook endpoints.",
+  notifySecret:
+    "The whsec_ secret that signs this run's notifications to its notifyUrl: returned only by startRun (and its idempotent replays); store it now. Null without a notifyUrl.",
+  notifyEndpointId:
+    'The webhook endpoint delivering to notifyUrl (its delivery log: webhookDeliveries). Null without a notifyUrl.',
   runs: 'Runs, newest first.',
   startRun: 'Queues a run and returns at once (status QUEUED); OpenHands is called in the background.',
   cancelRun: 'Ends the run CANCELLED and stops its OpenHands conversation. Cancelling twice is harmless.',

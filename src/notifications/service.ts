@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { canAccessProject, type Principal } from '../auth/principal.js';
 import { AppError, badInput, notFound } from '../errors.js';
 import { decodeCursor, encodeCursor } from '../runs/cursor.js';
-import type { Page } from '../runs/service.js';
+import type { Page, RunNotifyTargets } from '../runs/service.js';
 import { LIMITS, rejectNul } from '../runs/validation.js';
 import { assertPublicHost } from './address.js';
 import { generateSecret, type SecretBox } from './secrets.js';
@@ -62,7 +62,7 @@ export class NotificationService {
     const events = checkEvents(input.events);
     const secret = generateSecret();
     const endpoint = await this.store.createEndpoint({
-      id: `whe_${randomBytes(12).toString('hex')}`,
+      id: newEndpointId(),
       projectId,
       url,
       events,
@@ -70,6 +70,27 @@ export class NotificationService {
     });
     return { endpoint, secret };
   }
+
+  /**
+   * A run's own destination (startRun notifyUrl): the URL checked as an endpoint's, every event type,
+   * and a secret of its own that startRun returns (also to an idempotent replay, never elsewhere).
+   */
+  readonly runTargets: RunNotifyTargets = {
+    prepare: async (url) => {
+      const secret = generateSecret();
+      const target = {
+        endpointId: newEndpointId(),
+        url: await this.checkUrl(url, 'notifyUrl'),
+        events: [...NOTIFICATION_TYPES],
+        secret: this.secrets.seal(secret),
+      };
+      return { target, secret };
+    },
+    find: async (runId) => {
+      const endpoint = await this.store.findRunEndpoint(runId);
+      return endpoint ? { endpointId: endpoint.id, secret: this.secrets.open(endpoint.secret) } : null;
+    },
+  };
 
   async list(projectId: string, principal: Principal): Promise<WebhookEndpoint[]> {
     rejectNul('projectId', projectId);
@@ -194,32 +215,32 @@ export class NotificationService {
   }
 
   /** https only (http with NOTIFY_ALLOW_HTTP), no credentials, and a host that is not internal. */
-  private async checkUrl(raw: string): Promise<string> {
-    rejectNul('url', raw);
+  private async checkUrl(raw: string, field = 'url'): Promise<string> {
+    rejectNul(field, raw);
     const text = raw.trim();
     if (text.length > MAX_URL_LENGTH)
-      throw badInput('url', `url must be at most ${MAX_URL_LENGTH} characters`);
+      throw badInput(field, `${field} must be at most ${MAX_URL_LENGTH} characters`);
     let url: URL;
     try {
       url = new URL(text);
     } catch {
-      throw badInput('url', 'url is not a valid absolute URL');
+      throw badInput(field, `${field} is not a valid absolute URL`);
     }
     const schemes = this.options.allowHttp ? ['https:', 'http:'] : ['https:'];
     if (!schemes.includes(url.protocol)) {
       throw badInput(
-        'url',
+        field,
         this.options.allowHttp
-          ? 'url must be http:// or https://'
-          : 'url must be https:// (set NOTIFY_ALLOW_HTTP=true to allow http://)',
+          ? `${field} must be http:// or https://`
+          : `${field} must be https:// (set NOTIFY_ALLOW_HTTP=true to allow http://)`,
       );
     }
-    if (url.username || url.password) throw badInput('url', 'url must not carry credentials');
+    if (url.username || url.password) throw badInput(field, `${field} must not carry credentials`);
     if (!this.options.allowPrivate) {
       try {
         await assertPublicHost(url.hostname);
       } catch (error) {
-        throw badInput('url', `url is refused: ${(error as Error).message}`);
+        throw badInput(field, `${field} is refused: ${(error as Error).message}`);
       }
     }
     return url.toString();
@@ -233,6 +254,8 @@ export class NotificationService {
     return first;
   }
 }
+
+const newEndpointId = () => `whe_${randomBytes(12).toString('hex')}`;
 
 function checkEvents(events: readonly string[]): NotificationType[] {
   if (!Array.isArray(events) || events.length === 0) {

@@ -35,8 +35,8 @@ export class NotificationStore {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
-   * Writes one delivery per enabled endpoint of the project subscribed to each notification, in the
-   * caller's transaction. The id is derived from (endpoint, run, seq, type), so it is the same on
+   * Writes one delivery per enabled endpoint subscribed to each notification — the project's, and
+   * the run's own (startRun notifyUrl) — in the caller's transaction. The id is derived from (endpoint, run, seq, type), so it is the same on
    * every replica and a repeat is a no-op.
    */
   static async enqueue(
@@ -52,7 +52,8 @@ export class NotificationStore {
       SELECT 'msg_' || md5(e.id || ':' || ${run.id} || ':' || ${seq}::text || ':' || n.type),
              e.id, ${run.id}, ${seq}, n.type, n.payload
       FROM "WebhookEndpoint" e, unnest(${types}::text[], ${payloads}::text[]) AS n(type, payload)
-      WHERE e."projectId" = ${run.projectId} AND e.enabled AND n.type = ANY(e.events)
+      WHERE (e."runId" = ${run.id} OR (e."projectId" = ${run.projectId} AND e."runId" IS NULL))
+        AND e.enabled AND n.type = ANY(e.events)
       ON CONFLICT ("id") DO NOTHING`;
   }
 
@@ -60,11 +61,14 @@ export class NotificationStore {
   createEndpoint = (data: Prisma.WebhookEndpointUncheckedCreateInput) =>
     this.prisma.webhookEndpoint.create({ data });
   findEndpoint = (id: string) => this.prisma.webhookEndpoint.findUnique({ where: { id } });
+  /** The project's endpoints; runs' own destinations are not among them. */
   listEndpoints = (projectId: string) =>
     this.prisma.webhookEndpoint.findMany({
-      where: { projectId },
+      where: { projectId, runId: null },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     });
+  findRunEndpoint = (runId: string) =>
+    this.prisma.webhookEndpoint.findFirst({ where: { runId }, orderBy: { createdAt: 'asc' } });
   updateEndpoint = (id: string, data: Prisma.WebhookEndpointUncheckedUpdateInput) =>
     this.prisma.webhookEndpoint.update({ where: { id }, data });
   deleteEndpoint = (id: string) => this.prisma.webhookEndpoint.deleteMany({ where: { id } });

@@ -38,6 +38,7 @@ const REST_FIELD: Record<string, string> = {
   compiledPrompt: 'compiled_prompt',
   idempotencyKey: 'idempotency_key',
   gitProvider: 'git_provider',
+  notifyUrl: 'notify_url',
   overlapSeconds: 'overlap_seconds',
   deliveryId: 'delivery_id',
   first: 'limit',

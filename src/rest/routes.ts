@@ -88,7 +88,7 @@ export function restRoutes(deps: RestDeps): Route[] {
     if (nul)
       throw new RestError(422, 'BAD_USER_INPUT', `${nul} must not contain NUL (\\u0000) characters`, nul);
     // Only the documented fields are passed on; anything else is ignored, as pydantic did.
-    const { run, created } = await deps.runs.start(
+    const { run, created, notify } = await deps.runs.start(
       {
         projectId: body.project_id,
         compiledPrompt: body.compiled_prompt,
@@ -97,10 +97,15 @@ export function restRoutes(deps: RestDeps): Route[] {
         gitProvider: body.git_provider,
         metadata: body.metadata,
         idempotencyKey: body.idempotency_key,
+        notifyUrl: body.notify_url,
       },
       principal,
     );
-    const answer: StartRunResponse = { run_id: run.id, status: run.status };
+    const answer: StartRunResponse = {
+      run_id: run.id,
+      status: run.status,
+      ...(notify ? { notify_secret: notify.secret, notify_endpoint_id: notify.endpointId } : {}),
+    };
     sendJson(res, created ? 201 : 200, answer, { location: `/runs/${run.id}` });
   }
 

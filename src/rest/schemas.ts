@@ -80,12 +80,32 @@ export const StartRunRequest = Type.Object(
         description: `One of ${GIT_PROVIDERS.join(', ')} (any case); guessed from repository when absent.`,
       }),
     ),
+    notify_url: Type.Optional(
+      Nullable(Type.String({ maxLength: 2048 }), {
+        description: DESCRIPTIONS.notifyUrl.replace('notifySecret', 'notify_secret'),
+      }),
+    ),
   },
   { $id: 'StartRunRequest', description: 'Unknown fields are ignored (as the old pydantic model did).' },
 );
 
 export const StartRunResponse = Type.Object(
-  { run_id: runId(), status: Ref(RunStatusSchema) },
+  {
+    run_id: runId(),
+    status: Ref(RunStatusSchema),
+    notify_secret: Type.Optional(
+      Type.String({
+        description:
+          "With notify_url only: the whsec_ secret that signs this run's notifications, returned only here (and to idempotent replays).",
+      }),
+    ),
+    notify_endpoint_id: Type.Optional(
+      Type.String({
+        description:
+          'With notify_url only: the webhook endpoint delivering to it (GET /webhook-endpoints/{id}/deliveries).',
+      }),
+    ),
+  },
   { $id: 'StartRunResponse' },
 );
 
@@ -175,6 +195,9 @@ export const WebhookEndpoint = Type.Object(
   {
     id: Type.String(),
     project_id: Type.String(),
+    run_id: Nullable(
+      Type.String({ description: "Set on a run's own destination (notify_url of POST /runs)." }),
+    ),
     url: Type.String(),
     events: Type.Array(Ref(WebhookEventTypeSchema)),
     enabled: Type.Boolean(),

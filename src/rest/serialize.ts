@@ -86,6 +86,7 @@ export function webhookEndpoint(endpoint: WebhookEndpointRow): WebhookEndpointJs
   return {
     id: endpoint.id,
     project_id: endpoint.projectId,
+    run_id: endpoint.runId,
     url: endpoint.url,
     events: endpoint.events as NotificationType[],
     enabled: endpoint.enabled,

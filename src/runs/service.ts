@@ -4,7 +4,14 @@ import { decodeCursor, encodeCursor, isRunCursor, isSeqCursor } from './cursor.j
 import { newRunId } from './ids.js';
 import { cancel, QUEUED_PHASE } from './lifecycle.js';
 import { RUN_STATUSES, type RunStatus } from './status.js';
-import { isUniqueViolation, type Run, type RunEvent, type RunFilter, type RunStore } from './store/index.js';
+import {
+  isUniqueViolation,
+  type Run,
+  type RunEvent,
+  type RunFilter,
+  type RunNotifyTarget,
+  type RunStore,
+} from './store/index.js';
 import { rejectNul, type StartRunInput, validateStartRun } from './validation.js';
 
 export interface Page<T> {
@@ -26,12 +33,34 @@ export interface ListRunsFilter {
   after?: string | null;
 }
 
+/** A run's own notification destination as startRun returns it: the secret is shown to its creator only. */
+export interface RunNotifyDestination {
+  endpointId: string;
+  secret: string;
+}
+
+/** Makes and finds a run's own notification destination (src/notifications implements it). */
+export interface RunNotifyTargets {
+  /** Checks the URL (BAD_USER_INPUT when refused) and makes a destination with a new secret. */
+  prepare(url: string): Promise<{ target: RunNotifyTarget; secret: string }>;
+  /** The destination a run was created with and its current secret; null when it has none. */
+  find(runId: string): Promise<RunNotifyDestination | null>;
+}
+
+export interface StartRunResult {
+  run: Run;
+  created: boolean;
+  notify: RunNotifyDestination | null;
+}
+
 export interface RunServiceOptions {
   maxPageSize: number;
   /** Told when there is new work for the poller (a queued run, a cancel to send upstream). */
   onWork?: () => void;
   /** Throws RATE_LIMITED when the caller sends mutations too fast (src/limits/rate-limiter.ts). */
   limitMutations?: (principal: Principal) => void;
+  /** Without it a notifyUrl is refused. */
+  notifyTargets?: RunNotifyTargets;
 }
 
 /** Run use cases, shared by every API (GraphQL today). Resolvers stay thin and call these. */
@@ -41,7 +70,7 @@ export class RunService {
     private readonly options: RunServiceOptions,
   ) {}
 
-  async start(input: StartRunInput, principal: Principal): Promise<{ run: Run; created: boolean }> {
+  async start(input: StartRunInput, principal: Principal): Promise<StartRunResult> {
     this.options.limitMutations?.(principal);
     const valid = validateStartRun(input);
     if (!canAccessProject(principal, valid.projectId)) {
@@ -50,6 +79,7 @@ export class RunService {
         `This token may not start runs in project ${JSON.stringify(valid.projectId)}`,
       );
     }
+    const prepared = await this.prepareNotifyTarget(input.notifyUrl);
     // No look-up of the idempotency key first: the unique index decides (P2002 below), which saves
     // one query on every new run — most calls (bench/RESULTS.md, scenario 1).
     const now = new Date();
@@ -67,19 +97,33 @@ export class RunService {
           idempotencyKey: valid.idempotencyKey,
           phase: QUEUED_PHASE,
           createdAt: now,
+          notifyTarget: prepared?.target ?? null,
         },
         { type: 'CREATED', at: now },
       );
       this.options.onWork?.();
-      return { run: created, created: true };
+      const notify = prepared ? { endpointId: prepared.target.endpointId, secret: prepared.secret } : null;
+      return { run: created, created: true, notify };
     } catch (error) {
       // Two requests with one idempotency key raced: the unique index let one win.
       if (valid.idempotencyKey && isUniqueViolation(error)) {
         const existing = await this.store.findRunByIdempotencyKey(valid.projectId, valid.idempotencyKey);
-        if (existing) return { run: existing, created: false };
+        // A replay makes no second destination and returns the first one's secret (if it had one).
+        if (existing)
+          return { run: existing, created: false, notify: await this.notifyDestination(existing) };
       }
       throw error;
     }
+  }
+
+  private async prepareNotifyTarget(notifyUrl: string | null | undefined) {
+    if (notifyUrl == null) return null;
+    if (!this.options.notifyTargets) throw badInput('notifyUrl', 'notifyUrl is not supported here');
+    return this.options.notifyTargets.prepare(notifyUrl);
+  }
+
+  private notifyDestination(run: Run): Promise<RunNotifyDestination | null> {
+    return this.options.notifyTargets?.find(run.id) ?? Promise.resolve(null);
   }
 
   /** Ends the run CANCELLED; the poller stops the upstream conversation (and retries until it is). */

@@ -11,6 +11,8 @@ export interface StartRunInput {
   gitProvider?: string | null;
   metadata?: unknown;
   idempotencyKey?: string | null;
+  /** Where this run's notifications go too; checked by src/notifications (RunNotifyTargets). */
+  notifyUrl?: string | null;
 }
 
 export interface ValidStartRun {

@@ -68,8 +68,18 @@ describe('benchmarks (smoke sizes)', () => {
     for (const c of [r.startup.baseline, ...r.startup.cases])
       expect(c.readyMs > 0 && c.rssIdleMiB > 0).toBe(true);
 
+    // 6: every queued notification reached the receiver from both senders; the three startRun variants ran.
+    for (const side of [r.notifications.baseline, r.notifications.service]) {
+      expect(side.received).toBe(r.notifications.options.deliveries * r.notifications.options.rounds);
+      expect(finite(side.perSecond) && finite(side.cpuMsPerDelivery)).toBe(true);
+    }
+    expect(r.notifications.startRun.variants).toHaveLength(3);
+    for (const v of r.notifications.startRun.variants)
+      expect(v.errors === 0 && v.requests > 0 && finite(v.mean) && finite(v.p99)).toBe(true);
+
     const text = readFileSync(md, 'utf8');
-    for (const heading of ['### 1.', '### 2.', '### 3.', '### 4.', '### 5.']) expect(text).toContain(heading);
+    for (const heading of ['### 1.', '### 2.', '### 3.', '### 4.', '### 5.', '### 6.'])
+      expect(text).toContain(heading);
     expect(text).toMatch(/\d+\.\d\d×/);
   });
 });

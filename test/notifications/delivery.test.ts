@@ -2,6 +2,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/auth/token-admin.js';
 import { TokenStore } from '../../src/auth/token-store.js';
+import { NotificationStore } from '../../src/notifications/store.js';
+import { DISABLE_AFTER_MS } from '../../src/notifications/worker.js';
 import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { CANCEL_RUN, finalRun, gql, sql, startRun, waitFor, waitForStatus } from '../support/runs.js';
@@ -43,6 +45,13 @@ function verified(requests: Received[], secret: string): Payload[] {
   return requests.map((r) => webhook.verify(r.body, r.headers as Record<string, string>) as Payload);
 }
 
+/** One sample of the service's /metrics text (0 when the series is absent). */
+async function metricValue(service: RunningService, series: string): Promise<number> {
+  const text = (await service.app.metrics.render()).body;
+  const line = text.split('\n').find((l) => l.startsWith(`openhands_runner_${series} `));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
 describe('run notifications (signed outbound webhooks)', () => {
   let db: TestDatabase;
   let sim: Simulator;
@@ -75,6 +84,11 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(res.errors).toBeUndefined();
     return res.data!.webhookDeliveries.edges.map((e: { node: unknown }) => e.node);
   }
+
+  /** notification_attempts_total{labels}: each replica counts its own, so summed over both. */
+  const attempts = async (labels: string) =>
+    (await metricValue(a, `notification_attempts_total{${labels}}`)) +
+    (await metricValue(b, `notification_attempts_total{${labels}}`));
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -184,6 +198,9 @@ describe('run notifications (signed outbound webhooks)', () => {
       return log[0]?.status === 'DELIVERED' ? log : undefined;
     });
     expect(delivery).toMatchObject({ attempts: 3, lastStatusCode: 200, type: 'RUN_STARTED', runId: run.id });
+    // Attempts are counted by the replica that made them: summed over both, at least these three.
+    expect(await attempts('outcome="retry",result="5xx"')).toBeGreaterThanOrEqual(2);
+    expect(await attempts('outcome="delivered",result="2xx"')).toBeGreaterThanOrEqual(1);
     await gql(a.graphqlUrl, CANCEL_RUN, { id: run.id });
   });
 
@@ -212,6 +229,10 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(failing.lastError).toMatch(/ECONNREFUSED/);
     const [listed] = (await gql(a.graphqlUrl, ENDPOINTS, { projectId: 'down' })).data!.webhookEndpoints;
     expect(listed.failingSince).toBeTruthy();
+    // Queue depth and the oldest pending age while it waits (the gauges read the outbox).
+    expect(await metricValue(a, 'notification_deliveries{status="PENDING"}')).toBeGreaterThanOrEqual(1);
+    expect(await metricValue(b, 'notification_oldest_pending_seconds')).toBeGreaterThan(0);
+    expect(await attempts('outcome="retry",result="network"')).toBeGreaterThanOrEqual(2);
 
     const hook = await receiver(port);
     await waitFor('the delivery', async () => hook.received.length >= 1, 10_000);
@@ -254,6 +275,45 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(again.data!.redeliverWebhook.delivery).toMatchObject({ status: 'PENDING', attempts: 0 });
     await waitFor('the redelivery', async () => hook.received.length >= 2);
     expect(hook.received[1].headers['webhook-id']).toBe(hook.received[0].headers['webhook-id']);
+  });
+
+  it('disables an endpoint that has failed for days (DISABLE_AFTER_MS), not one failing for less', async () => {
+    // The replicas run with the production DISABLE_AFTER_MS (5 days): the endpoints' failing clocks
+    // are back-dated through the store instead of waiting.
+    expect(DISABLE_AFTER_MS).toBe(5 * 86_400_000);
+    const hook = await receiver();
+    hook.answers = [500, 500, 500, 500];
+    const store = new NotificationStore(a.app.database.prisma);
+    const old = await createEndpoint('failing-long', hook.url('/old'), ['RUN_STARTED']);
+    const recent = await createEndpoint('failing-long', hook.url('/recent'), ['RUN_STARTED']);
+    const now = Date.now();
+    await store.setFailingSince(old.endpoint.id, new Date(now - DISABLE_AFTER_MS - 86_400_000));
+    await store.setFailingSince(recent.endpoint.id, new Date(now - DISABLE_AFTER_MS + 3_600_000));
+
+    const run = await startRun(a.graphqlUrl, {
+      projectId: 'failing-long',
+      compiledPrompt: 'Hang [sim:hang]',
+    });
+    const disabled = await waitFor('the long-failing endpoint disabled', async () => {
+      const found = await store.findEndpoint(old.endpoint.id);
+      return found?.enabled ? undefined : found;
+    });
+    expect(disabled!.disabledReason).toMatch(/every delivery has failed since .* \(6 days\)/);
+    const [failed] = await deliveries(old.endpoint.id);
+    expect(failed).toMatchObject({ status: 'FAILED', lastStatusCode: 500, attempts: 1 });
+    // The 500 was a retry; disabling failed what the endpoint still had pending, saying why.
+    expect(failed.lastError).toMatch(/^endpoint disabled: every delivery has failed since .*6 days/);
+
+    // The one failing for 5 days less an hour keeps retrying and delivers once the receiver recovers.
+    const delivered = await waitFor('the other endpoint delivered', async () => {
+      const [d] = await deliveries(recent.endpoint.id);
+      return d?.status === 'DELIVERED' ? d : undefined;
+    });
+    expect(delivered.attempts).toBeGreaterThan(1);
+    const kept = await store.findEndpoint(recent.endpoint.id);
+    expect(kept).toMatchObject({ enabled: true, disabledReason: null, failingSince: null });
+    expect(hook.to('/old')).toHaveLength(1);
+    await gql(a.graphqlUrl, CANCEL_RUN, { id: run.id });
   });
 
   it('signs with both secrets during a rotation overlap, and only the new one after', async () => {

@@ -2,7 +2,7 @@ import { DESCRIPTIONS } from '../../api/descriptions.js';
 import { badInput } from '../../errors.js';
 import { sizedFieldCost } from '../../limits/graphql.js';
 import { runIdArgument } from '../../runs/ids.js';
-import type { Page } from '../../runs/service.js';
+import type { Page, StartRunResult } from '../../runs/service.js';
 import type { Run } from '../../runs/store/index.js';
 import { type GitProvider, LIMITS } from '../../runs/validation.js';
 import { builder } from '../builder.js';
@@ -171,14 +171,25 @@ const StartRunInput = builder.inputType('StartRunInput', {
     gitProvider: t.field({ type: GitProviderEnum }),
     metadata: t.field({ type: 'JSON', description: DESCRIPTIONS.metadata }),
     idempotencyKey: t.string({ description: DESCRIPTIONS.idempotencyKey }),
+    notifyUrl: t.string({ description: DESCRIPTIONS.notifyUrl }),
   }),
 });
 
-const StartRunPayload = builder.objectRef<{ run: Run; created: boolean }>('StartRunPayload').implement({
+const StartRunPayload = builder.objectRef<StartRunResult>('StartRunPayload').implement({
   fields: (t) => ({
     run: t.field({ type: RunType, resolve: (p) => p.run }),
     created: t.exposeBoolean('created', {
       description: 'False when an earlier run with the same idempotencyKey was returned.',
+    }),
+    notifySecret: t.string({
+      nullable: true,
+      description: DESCRIPTIONS.notifySecret,
+      resolve: (p) => p.notify?.secret ?? null,
+    }),
+    notifyEndpointId: t.id({
+      nullable: true,
+      description: DESCRIPTIONS.notifyEndpointId,
+      resolve: (p) => p.notify?.endpointId ?? null,
     }),
   }),
 });

@@ -14,6 +14,11 @@ export const WebhookEndpointType = builder.objectRef<WebhookEndpoint>('WebhookEn
   fields: (t) => ({
     id: t.exposeID('id'),
     projectId: t.exposeString('projectId'),
+    runId: t.exposeString('runId', {
+      nullable: true,
+      description:
+        "Set on a run's own destination (startRun notifyUrl): it receives that run's notifications only.",
+    }),
     url: t.exposeString('url'),
     events: t.field({ type: [WebhookEventTypeEnum], resolve: (e) => e.events as NotificationType[] }),
     enabled: t.exposeBoolean('enabled'),

@@ -2,7 +2,8 @@ import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
 import { type NewRun, RUN_EVENTS_CHANNEL, type Run, type RunEvent } from './types.js';
 
 /**
- * Inserts a QUEUED run with its first event (seq 1) and, when `notify`, its notice — in one
+ * Inserts a QUEUED run with its first event (seq 1), its notification destination when it has one,
+ * and, when `notify`, its notice — in one
  * statement: startRun is the hot path, and one round trip instead of five (BEGIN, two INSERTs,
  * NOTIFY, COMMIT) is most of its cost. A statement is atomic, so the three still commit together.
  */
@@ -15,6 +16,15 @@ export async function createRun(
   const notice = notify
     ? Prisma.sql`, pg_notify(${RUN_EVENTS_CHANNEL}, json_build_object(
         'runId', run.id, 'projectId', run."projectId", 'seq', 1, 'status', run.status)::text)::text AS "notified"`
+    : Prisma.empty;
+  const target = run.notifyTarget;
+  // Unreferenced, this CTE still runs, in the same statement: no run without its destination.
+  const destination = target
+    ? Prisma.sql`, destination AS (
+        INSERT INTO "WebhookEndpoint" ("id", "projectId", "runId", "url", "events", "secret", "createdAt", "updatedAt")
+        SELECT ${target.endpointId}, run."projectId", run.id, ${target.url}, ${target.events}::text[], ${target.secret},
+               run."createdAt", run."createdAt" FROM run
+      )`
     : Prisma.empty;
   const metadata = run.metadata === null ? null : JSON.stringify(run.metadata);
   const rows = await prisma.$queryRaw<Array<Run & { notified?: string }>>`
@@ -29,7 +39,7 @@ export async function createRun(
       INSERT INTO "RunEvent" ("runId", "seq", "type", "status", "percent", "phase", "at")
       SELECT id, 1, ${event.type}, status, percent, phase, ${event.at} FROM run
       RETURNING seq
-    )
+    ) ${destination}
     SELECT run.* ${notice} FROM run, event`;
   const { notified: _notified, ...created } = rows[0];
   const first: RunEvent = {

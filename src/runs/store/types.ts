@@ -36,4 +36,14 @@ export interface NewRun {
   idempotencyKey: string | null;
   phase: string;
   createdAt: Date;
+  /** The run's own notification destination (startRun notifyUrl), inserted with it. */
+  notifyTarget?: RunNotifyTarget | null;
+}
+
+/** A webhook endpoint that receives one run's notifications; `secret` as stored (maybe sealed). */
+export interface RunNotifyTarget {
+  endpointId: string;
+  url: string;
+  events: string[];
+  secret: string;
 }

@@ -1,0 +1,5 @@
+-- AlterTable
+ALTER TABLE "WebhookEndpoint" ADD COLUMN     "runId" TEXT;
+
+-- CreateIndex
+CREATE INDEX "WebhookEndpoint_runId_idx" ON "WebhookEndpoint"("runId");
