@@ -11,6 +11,7 @@ import { attachWebSocket } from './graphql/websocket.js';
 import { createGraphQL } from './graphql/yoga.js';
 import { refuseOversizedBody } from './http/body.js';
 import { applyCors } from './http/cors.js';
+import { dashboardRoutes } from './http/dashboard.js';
 import { health, ready } from './http/health.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
@@ -199,6 +200,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { method: 'GET', path: '/health', handler: (req, res) => health(healthDeps, req, res) },
     { method: 'GET', path: '/ready', handler: (req, res) => ready(healthDeps, req, res) },
     metricsRoute(metrics, ops.metricsToken, ops.metricsTokenRequired),
+    // Before the REST routes: it takes browser navigations to /runs/… and passes API calls on.
+    ...dashboardRoutes(),
     ...restRoutes({ runs, notifications, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
     ...webhookRoutes(new WebhookService(store, deliveries, log), config.webhooks, log),
   );
