@@ -4,6 +4,7 @@
 //
 //   node scripts/build-dashboard.mjs               build (minified, with source maps)
 //   node scripts/build-dashboard.mjs --if-missing  only when dist/index.html is absent
+//   node scripts/build-dashboard.mjs --out DIR     into DIR instead (tests build their own copy)
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,8 @@ import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'dashboard/src');
-const dist = join(root, 'dashboard/dist');
+const outFlag = process.argv.indexOf('--out');
+const dist = outFlag > 0 ? process.argv[outFlag + 1] : join(root, 'dashboard/dist');
 
 /** Gzipped bytes of the JavaScript the first page load fetches (the 150 KB budget). */
 export function firstLoadGzipBytes(dir = dist) {

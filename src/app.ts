@@ -59,6 +59,8 @@ export interface AppOptions {
   notifyRetryScale?: number;
   /** How long an endpoint may fail before it is disabled (5 days); tests shorten it. */
   notifyDisableAfterMs?: number;
+  /** Where the built dashboard is (dashboard/dist); tests build their own copy. */
+  dashboardDir?: string;
 }
 
 export interface App {
@@ -201,7 +203,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { method: 'GET', path: '/ready', handler: (req, res) => ready(healthDeps, req, res) },
     metricsRoute(metrics, ops.metricsToken, ops.metricsTokenRequired),
     // Before the REST routes: it takes browser navigations to /runs/… and passes API calls on.
-    ...dashboardRoutes(),
+    ...dashboardRoutes(options.dashboardDir),
     ...restRoutes({ runs, notifications, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
     ...webhookRoutes(new WebhookService(store, deliveries, log), config.webhooks, log),
   );

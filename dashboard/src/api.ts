@@ -16,10 +16,13 @@ interface GraphQLResponse<T> {
   errors?: Array<{ message: string; extensions?: { code?: string } }>;
 }
 
-export type LiveState = 'connecting' | 'connected' | 'reconnecting';
+/** idle: no subscription open, so the lazy socket is closed on purpose. */
+export type LiveState = 'connecting' | 'connected' | 'reconnecting' | 'idle';
 
 /** graphql-ws closes with 4403 when the token is wrong, expired or revoked: retrying cannot help. */
 const FORBIDDEN = 4403;
+/** The client closes its lazy socket with 1000 once the last subscription ends. */
+const NORMAL = 1000;
 
 function isCloseEvent(value: unknown): value is { code: number } {
   return typeof value === 'object' && value !== null && 'code' in value;
@@ -53,7 +56,7 @@ export class Session {
         closed: (event) => {
           if (isCloseEvent(event) && event.code === FORBIDDEN)
             this.onTokenRefused('The service no longer accepts this token. Sign in again.');
-          else this.setLive('reconnecting');
+          else this.setLive(isCloseEvent(event) && event.code === NORMAL ? 'idle' : 'reconnecting');
         },
       },
     });

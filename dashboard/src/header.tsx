@@ -66,8 +66,8 @@ export function Header({ session, onSignOut }: { session: Session; onSignOut: ()
         />
         <Indicator
           label="Live updates"
-          ok={live === 'connecting' ? null : live === 'connected'}
-          text={live === 'connected' ? 'connected' : live === 'connecting' ? 'connecting' : 'reconnecting'}
+          ok={live === 'connecting' || live === 'idle' ? null : live === 'connected'}
+          text={live}
         />
       </ul>
       <button type="button" class="sign-out" onClick={onSignOut}>
