@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { ROOT } from './lib/child.js';
 import { adminUrl, flag, log, ratio, round, setting } from './lib/common.js';
+import { type DashboardBenchResult, dashboardBench } from './scenarios/dashboard.js';
 import { type FanoutResult, fanoutBench } from './scenarios/fanout.js';
 import { type PollerBenchResult, pollerBench } from './scenarios/poller.js';
 import { type StartRunResult, startRunBench } from './scenarios/startrun.js';
@@ -58,6 +59,11 @@ function sizes() {
       runs: s('scaleout-runs', 10_000, 30),
     },
     startup: { repeats: s('startup-repeats', 3, 1), embedded: s('startup-embedded', 1, 0) === 1 },
+    dashboard: {
+      rows: s('dashboard-rows', 1_000, 50),
+      changesPerSec: s('dashboard-changes-per-sec', 50, 20),
+      durationMs: s('dashboard-duration-ms', 15_000, 1_000),
+    },
   };
 }
 
@@ -99,6 +105,7 @@ export interface Results {
   poller?: PollerBenchResult[];
   scaleout?: { startRun: StartRunResult; poller: PollerBenchResult[] };
   startup?: StartupResult;
+  dashboard?: DashboardBenchResult;
   seconds: number;
 }
 
@@ -261,7 +268,35 @@ function markdown(r: Results): string {
     }
     out.push('');
   }
+  if (r.dashboard) dashboardSection(out, r.dashboard);
   return out.join('\n');
+}
+
+function dashboardSection(out: string[], d: DashboardBenchResult): void {
+  const o = d.options;
+  out.push('### 6. Dashboard runs page under live changes (Chromium)');
+  out.push('');
+  out.push(
+    `${o.rows} rows on one page (\`/?size=${o.rows}\`), ${o.changesPerSec} run changes/s for ${o.durationMs / 1000} s through the service's RunStore → \`runsChanged\` → rows, batched per animation frame. Baseline: the same page idle for the same time. First load ${d.firstLoadGzipKiB} KiB of JavaScript gzipped; ${o.rows} rows shown ${d.loadMs} ms after navigation.`,
+  );
+  out.push('');
+  out.push(
+    '| window | frames | frame p50 ms | p95 ms | p99 ms | max ms | frames > 50 ms | long tasks | long-task total ms | longest ms |',
+  );
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [name, w] of [
+    ['idle (baseline)', d.idle],
+    [`${o.changesPerSec} changes/s`, d.live],
+  ] as const) {
+    out.push(
+      `| ${name} | ${w.frames.n} | ${round(w.frames.p50)} | ${round(w.frames.p95)} | ${round(w.frames.p99)} | ${round(w.frames.max)} | ${w.slowFrames} | ${w.longTasks.count} | ${w.longTasks.totalMs} | ${w.longTasks.maxMs} |`,
+    );
+  }
+  out.push('');
+  out.push(
+    `Changes sent: ${d.changesSent} (${d.changesPerSecAchieved}/s achieved; ${d.changesFailed} refused by the database); rows showing their run's last change 1 s later: ${d.rowsCurrent} of ${d.rowsChanged} changed rows. Budget ≤ 150 KiB gzipped: ${yes(d.firstLoadGzipKiB <= 150)}; responsive (frame p95 under live load ≤ 50 ms, i.e. no stutter a user sees): ${yes(d.live.frames.p95 <= 50)}.`,
+  );
+  out.push('');
 }
 
 /**
@@ -298,6 +333,7 @@ export async function main(): Promise<Results> {
       earlier.poller && '3',
       earlier.scaleout && '4',
       earlier.startup && '5',
+      earlier.dashboard && '6',
     ]
       .filter(Boolean)
       .join(',');
@@ -306,7 +342,7 @@ export async function main(): Promise<Results> {
   }
   const started = Date.now();
   const only = new Set(
-    setting('only', '1,2,3,4,5')
+    setting('only', '1,2,3,4,5,6')
       .split(',')
       .map((s) => s.trim()),
   );
@@ -350,6 +386,7 @@ export async function main(): Promise<Results> {
     results.scaleout = { startRun: startRun!, poller };
   }
   if (only.has('5')) results.startup = await startupBench(z.startup.repeats, z.startup.embedded);
+  if (only.has('6')) results.dashboard = await dashboardBench(z.dashboard);
   results.seconds = (Date.now() - started) / 1000;
   // Smoke runs never touch the committed results.
   const out = setting('out', smoke ? join(tmpdir(), 'ohr-bench-smoke.md') : join(ROOT, 'bench/RESULTS.md'));

@@ -195,25 +195,33 @@ function Pager({
   );
 }
 
+const COLUMNS = [
+  'Run',
+  'Status',
+  'Project',
+  'Repository / branch',
+  'Phase',
+  'Progress',
+  'Pull request',
+  'Created',
+  'Duration',
+];
+
 export function RunsTable({ rows }: { rows: RunRow[] }) {
   const now = Date.now();
   return (
     <div class="table-wrap">
-      <table class="runs">
-        <thead>
-          <tr>
-            <th scope="col">Run</th>
-            <th scope="col">Status</th>
-            <th scope="col">Project</th>
-            <th scope="col">Repository / branch</th>
-            <th scope="col">Phase</th>
-            <th scope="col">Progress</th>
-            <th scope="col">Pull request</th>
-            <th scope="col">Created</th>
-            <th scope="col">Duration</th>
+      <table class="runs" role="table">
+        <thead role="rowgroup">
+          <tr role="row">
+            {COLUMNS.map((name) => (
+              <th key={name} scope="col" role="columnheader">
+                {name}
+              </th>
+            ))}
           </tr>
         </thead>
-        <tbody>
+        <tbody role="rowgroup">
           {rows.map((run) => (
             <Row key={run.id} run={run} now={now} />
           ))}
@@ -231,23 +239,27 @@ class Row extends Component<{ run: RunRow; now: number }> {
 
   override render({ run, now }: { run: RunRow; now: number }) {
     return (
-      <tr data-run-id={run.id} data-status={run.status}>
-        <td data-label="Run">
+      <tr role="row" data-run-id={run.id} data-status={run.status}>
+        <td role="cell" data-label="Run">
           <a href={`/runs/${encodeURIComponent(run.id)}`}>{run.id}</a>
         </td>
-        <td data-label="Status">
+        <td role="cell" data-label="Status">
           <StatusBadge status={run.status} />
         </td>
-        <td data-label="Project">{run.projectId}</td>
-        <td data-label="Repository">
+        <td role="cell" data-label="Project">
+          {run.projectId}
+        </td>
+        <td role="cell" data-label="Repository">
           {run.repository ?? '–'}
           {run.branch && <span class="branch"> @ {run.branch}</span>}
         </td>
-        <td data-label="Phase">{run.phase}</td>
-        <td data-label="Progress">
+        <td role="cell" data-label="Phase">
+          {run.phase}
+        </td>
+        <td role="cell" data-label="Progress">
           <PercentBar percent={run.percent} />
         </td>
-        <td data-label="Pull request">
+        <td role="cell" data-label="Pull request">
           {run.pullRequest ? (
             <a class="pr-link" href={run.pullRequest.url} rel="noreferrer noopener" target="_blank">
               {run.pullRequest.number ? `#${run.pullRequest.number}` : 'PR'} (
@@ -257,8 +269,12 @@ class Row extends Component<{ run: RunRow; now: number }> {
             '–'
           )}
         </td>
-        <td data-label="Created">{dateTime(run.createdAt)}</td>
-        <td data-label="Duration">{duration(run.startedAt ?? run.createdAt, run.finishedAt, now)}</td>
+        <td role="cell" data-label="Created">
+          {dateTime(run.createdAt)}
+        </td>
+        <td role="cell" data-label="Duration">
+          {duration(run.startedAt ?? run.createdAt, run.finishedAt, now)}
+        </td>
       </tr>
     );
   }

@@ -67,9 +67,16 @@ describe('benchmarks (smoke sizes)', () => {
     expect(r.startup.cases.length).toBeGreaterThan(0);
     for (const c of [r.startup.baseline, ...r.startup.cases])
       expect(c.readyMs > 0 && c.rssIdleMiB > 0).toBe(true);
+    // 6: the dashboard page loaded every row, measured frames in both windows, and lost no change.
+    const d = r.dashboard;
+    expect(d.firstLoadGzipKiB).toBeGreaterThan(0);
+    expect(d.idle.frames.n > 0 && d.live.frames.n > 0).toBe(true);
+    expect(d.changesSent).toBeGreaterThan(0);
+    expect(d.rowsCurrent).toBe(d.rowsChanged);
 
     const text = readFileSync(md, 'utf8');
-    for (const heading of ['### 1.', '### 2.', '### 3.', '### 4.', '### 5.']) expect(text).toContain(heading);
+    for (const heading of ['### 1.', '### 2.', '### 3.', '### 4.', '### 5.', '### 6.'])
+      expect(text).toContain(heading);
     expect(text).toMatch(/\d+\.\d\d×/);
   });
 });

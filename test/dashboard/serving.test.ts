@@ -57,7 +57,7 @@ describe('the dashboard as the service serves it', () => {
     const zipped = await get(script, { 'accept-encoding': 'gzip' });
     expect(zipped.headers.get('content-encoding')).toBe('gzip');
     expect(Buffer.from(await zipped.arrayBuffer()).equals(body)).toBe(true);
-    expect(gunzipSync(readFileSync(join(build.dir, script.slice(1) + '.gz'))).equals(body)).toBe(true);
+    expect(gunzipSync(readFileSync(join(build.dir, `${script.slice(1)}.gz`))).equals(body)).toBe(true);
   });
 
   it('keeps the first load within 150 KB of JavaScript gzipped', async () => {
