@@ -2,10 +2,11 @@
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY scripts/prisma-generate.mjs scripts/prisma-generate.mjs
+COPY scripts/prisma-generate.mjs scripts/build-dashboard.mjs scripts/
+COPY dashboard/src dashboard/src
 COPY prisma prisma
 COPY prisma.config.ts ./
-# postinstall generates the Prisma client (no native engine download needed).
+# postinstall generates the Prisma client (no native engine download needed) and builds the dashboard.
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
@@ -13,6 +14,7 @@ ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 DATA_DIR=/data
 WORKDIR /app
 COPY --from=deps /app/node_modules node_modules
 COPY --from=deps /app/src/generated src/generated
+COPY --from=deps /app/dashboard/dist dashboard/dist
 COPY package.json prisma.config.ts ./
 COPY prisma prisma
 COPY src src

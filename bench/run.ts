@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { ROOT } from './lib/child.js';
 import { adminUrl, flag, log, ratio, round, setting } from './lib/common.js';
+import { type DashboardBenchResult, dashboardBench } from './scenarios/dashboard.js';
 import { type FanoutResult, fanoutBench } from './scenarios/fanout.js';
 import { type NotificationBenchResult, notificationBench } from './scenarios/notifications.js';
 import { type PollerBenchResult, pollerBench } from './scenarios/poller.js';
@@ -67,6 +68,11 @@ function sizes() {
       durationMs: s('notify-duration-ms', 20_000, 500),
       warmupMs: s('notify-warmup-ms', 3_000, 200),
     },
+    dashboard: {
+      rows: s('dashboard-rows', 1_000, 50),
+      changesPerSec: s('dashboard-changes-per-sec', 50, 20),
+      durationMs: s('dashboard-duration-ms', 15_000, 1_000),
+    },
   };
 }
 
@@ -109,6 +115,7 @@ export interface Results {
   scaleout?: { startRun: StartRunResult; poller: PollerBenchResult[] };
   startup?: StartupResult;
   notifications?: NotificationBenchResult;
+  dashboard?: DashboardBenchResult;
   seconds: number;
 }
 
@@ -272,6 +279,7 @@ function markdown(r: Results): string {
     out.push('');
   }
   if (r.notifications) notificationsTable(out, r.notifications);
+  if (r.dashboard) dashboardSection(out, r.dashboard);
   return out.join('\n');
 }
 
@@ -314,6 +322,33 @@ function notificationsTable(out: string[], n: NotificationBenchResult): void {
   out.push('');
 }
 
+function dashboardSection(out: string[], d: DashboardBenchResult): void {
+  const o = d.options;
+  out.push('### 7. Dashboard runs page under live changes (Chromium)');
+  out.push('');
+  out.push(
+    `${o.rows} rows on one page (\`/?size=${o.rows}\`), ${o.changesPerSec} run changes/s for ${o.durationMs / 1000} s through the service's RunStore → \`runsChanged\` → rows, batched per animation frame. Baseline: the same page idle for the same time. First load ${d.firstLoadGzipKiB} KiB of JavaScript gzipped; ${o.rows} rows shown ${d.loadMs} ms after navigation.`,
+  );
+  out.push('');
+  out.push(
+    '| window | frames | frame p50 ms | p95 ms | p99 ms | max ms | frames > 50 ms | long tasks | long-task total ms | longest ms |',
+  );
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [name, w] of [
+    ['idle (baseline)', d.idle],
+    [`${o.changesPerSec} changes/s`, d.live],
+  ] as const) {
+    out.push(
+      `| ${name} | ${w.frames.n} | ${round(w.frames.p50)} | ${round(w.frames.p95)} | ${round(w.frames.p99)} | ${round(w.frames.max)} | ${w.slowFrames} | ${w.longTasks.count} | ${w.longTasks.totalMs} | ${w.longTasks.maxMs} |`,
+    );
+  }
+  out.push('');
+  out.push(
+    `Changes sent: ${d.changesSent} (${d.changesPerSecAchieved}/s achieved; ${d.changesFailed} refused by the database); rows showing their run's last change 1 s later: ${d.rowsCurrent} of ${d.rowsChanged} changed rows. Budget ≤ 150 KiB gzipped: ${yes(d.firstLoadGzipKiB <= 150)}; responsive (frame p95 under live load ≤ 50 ms, i.e. no stutter a user sees): ${yes(d.live.frames.p95 <= 50)}.`,
+  );
+  out.push('');
+}
+
 /**
  * Replaces the generated block of `path` for this set of scenarios (`key`), keeping hand-written
  * text and the blocks of other scenario sets (so `--only=3` then `--only=1,2` both end up there).
@@ -349,6 +384,7 @@ export async function main(): Promise<Results> {
       earlier.scaleout && '4',
       earlier.startup && '5',
       earlier.notifications && '6',
+      earlier.dashboard && '7',
     ]
       .filter(Boolean)
       .join(',');
@@ -357,7 +393,7 @@ export async function main(): Promise<Results> {
   }
   const started = Date.now();
   const only = new Set(
-    setting('only', '1,2,3,4,5,6')
+    setting('only', '1,2,3,4,5,6,7')
       .split(',')
       .map((s) => s.trim()),
   );
@@ -402,6 +438,7 @@ export async function main(): Promise<Results> {
   }
   if (only.has('5')) results.startup = await startupBench(z.startup.repeats, z.startup.embedded);
   if (only.has('6')) results.notifications = await notificationBench(z.notifications);
+  if (only.has('7')) results.dashboard = await dashboardBench(z.dashboard);
   results.seconds = (Date.now() - started) / 1000;
   // Smoke runs never touch the committed results.
   const out = setting('out', smoke ? join(tmpdir(), 'ohr-bench-smoke.md') : join(ROOT, 'bench/RESULTS.md'));

@@ -11,6 +11,7 @@ import { attachWebSocket } from './graphql/websocket.js';
 import { createGraphQL } from './graphql/yoga.js';
 import { refuseOversizedBody } from './http/body.js';
 import { applyCors } from './http/cors.js';
+import { dashboardRoutes } from './http/dashboard.js';
 import { health, ready } from './http/health.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
@@ -58,6 +59,8 @@ export interface AppOptions {
   notifyRetryScale?: number;
   /** How long an endpoint may fail before it is disabled (5 days); tests shorten it. */
   notifyDisableAfterMs?: number;
+  /** Where the built dashboard is (dashboard/dist); tests build their own copy. */
+  dashboardDir?: string;
 }
 
 export interface App {
@@ -200,6 +203,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     { method: 'GET', path: '/health', handler: (req, res) => health(healthDeps, req, res) },
     { method: 'GET', path: '/ready', handler: (req, res) => ready(healthDeps, req, res) },
     metricsRoute(metrics, ops.metricsToken, ops.metricsTokenRequired),
+    // Before the REST routes: it takes browser navigations to /runs/… and passes API calls on.
+    ...dashboardRoutes(options.dashboardDir),
     ...restRoutes({ runs, notifications, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
     ...webhookRoutes(new WebhookService(store, deliveries, log), config.webhooks, log),
   );

@@ -8,6 +8,11 @@ export interface Route {
   /** Literal path, or a pattern with `:name` segments (e.g. /runs/:id/cancel). */
   path: string;
   handler: Handler;
+  /**
+   * Whether this route takes the request; when it says no, matching goes on to the next route
+   * (the dashboard takes browser navigations to /runs/… and leaves API calls to the REST routes).
+   */
+  accepts?: (req: IncomingMessage) => boolean;
 }
 
 interface CompiledRoute extends Route {
@@ -51,6 +56,7 @@ export class Router {
     for (const route of this.routes) {
       const params = route.match(path);
       if (!params) continue;
+      if (route.accepts && !route.accepts(req)) continue;
       if (route.method === '*' || route.method === method || (method === 'HEAD' && route.method === 'GET')) {
         await route.handler(req, res, params);
         return;

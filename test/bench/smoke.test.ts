@@ -67,6 +67,12 @@ describe('benchmarks (smoke sizes)', () => {
     expect(r.startup.cases.length).toBeGreaterThan(0);
     for (const c of [r.startup.baseline, ...r.startup.cases])
       expect(c.readyMs > 0 && c.rssIdleMiB > 0).toBe(true);
+    // 7: the dashboard page loaded every row, measured frames in both windows, and lost no change.
+    const d = r.dashboard;
+    expect(d.firstLoadGzipKiB).toBeGreaterThan(0);
+    expect(d.idle.frames.n > 0 && d.live.frames.n > 0).toBe(true);
+    expect(d.changesSent).toBeGreaterThan(0);
+    expect(d.rowsCurrent).toBe(d.rowsChanged);
 
     // 6: every queued notification reached the receiver from both senders; the three startRun variants ran.
     for (const side of [r.notifications.baseline, r.notifications.service]) {

@@ -20,15 +20,21 @@ export interface Stack {
 export async function startStack(
   simOptions: SimulatorOptions = {},
   env: Record<string, string> = {},
+  serviceOptions: Parameters<typeof startService>[3] = {},
 ): Promise<Stack> {
   const db = await createTestDatabase();
   let sim: Simulator | undefined;
   try {
     sim = await startSimulator({ stepMs: 30, rateLimit: false, maxConversations: 100, ...simOptions });
-    const service = await startService(db.url, sim.url, {
-      OPENHANDS_API_VERSION: simOptions.apiVersion ?? 'v1',
-      ...env,
-    });
+    const service = await startService(
+      db.url,
+      sim.url,
+      {
+        OPENHANDS_API_VERSION: simOptions.apiVersion ?? 'v1',
+        ...env,
+      },
+      serviceOptions,
+    );
     const s = sim;
     return {
       db,
