@@ -10,7 +10,8 @@
  *
  * Vitest refuses to override a file-scoped fixture inside a `describe`. A file whose describes need
  * different set-ups (one per OpenHands API version, say) builds one `test` per set-up at the top
- * level with `fixturesWith(options)` and uses each in its describe.
+ * level with `fixturesWith(options)` (or `fixturesPerApiVersion`) and uses each in its describe; those
+ * stacks all stop when the file ends.
  */
 import { test as base } from 'vitest';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../tools/simulator/index.js';
@@ -93,6 +94,18 @@ export function fixturesWith(defaults: StackOptions = {}) {
         };
       })
   );
+}
+
+export const API_VERSIONS = ['v1', 'v0'] as const;
+export type ApiVersion = (typeof API_VERSIONS)[number];
+
+/** One `test` per OpenHands API version, each with its own database, simulator and service. */
+export function fixturesPerApiVersion(
+  options: StackOptions = {},
+): Record<ApiVersion, ReturnType<typeof fixturesWith>> {
+  const forVersion = (apiVersion: ApiVersion) =>
+    fixturesWith({ ...options, simulatorOptions: { ...options.simulatorOptions, apiVersion } });
+  return { v1: forVersion('v1'), v0: forVersion('v0') };
 }
 
 export const test = fixturesWith();
