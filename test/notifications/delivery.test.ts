@@ -1,9 +1,8 @@
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { createApiToken } from '../../src/auth/token-admin.js';
 import { TokenStore } from '../../src/auth/token-store.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { test } from '../support/fixtures.js';
 import { CANCEL_RUN, finalRun, gql, sql, startRun, waitFor, waitForStatus } from '../support/runs.js';
 import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
 import { freePort, type Received, Receiver } from './receiver.js';
@@ -43,9 +42,9 @@ function verified(requests: Received[], secret: string): Payload[] {
   return requests.map((r) => webhook.verify(r.body, r.headers as Record<string, string>) as Payload);
 }
 
+test.override({ simulatorOptions: { stepMs: 40 } });
+
 describe('run notifications (signed outbound webhooks)', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
   let a: RunningService;
   let b: RunningService;
   const receivers: Receiver[] = [];
@@ -76,9 +75,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     return res.data!.webhookDeliveries.edges.map((e: { node: unknown }) => e.node);
   }
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 40, rateLimit: false, maxConversations: 100 });
+  test.beforeAll(async ({ db, sim }) => {
     // Two replicas on one database; retries 100x faster than in production.
     const app = { notifyRetryScale: 0.01 };
     a = await startService(db.url, sim.url, env, { instanceId: 'replica-a', app });
@@ -88,11 +85,9 @@ describe('run notifications (signed outbound webhooks)', () => {
     await a?.stop();
     await b?.stop();
     for (const r of receivers) await r.stop();
-    await sim?.stop();
-    await db?.drop();
   });
 
-  it('delivers every event type once per change, signed, across two replicas', async () => {
+  test('delivers every event type once per change, signed, across two replicas', async ({ db, sim }) => {
     const hook = await receiver();
     const { secret, endpoint } = await createEndpoint('events', hook.url(), ALL_TYPES);
     const start = (via: RunningService, prompt: string) =>
@@ -164,7 +159,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(metrics).toMatch(/openhands_runner_notification_oldest_pending_seconds \d/);
   });
 
-  it('retries a 500 with growing waits, then delivers the same message', async () => {
+  test('retries a 500 with growing waits, then delivers the same message', async () => {
     const hook = await receiver();
     hook.answers = [500, 500];
     const { secret, endpoint } = await createEndpoint('retries', hook.url(), ['RUN_STARTED']);
@@ -187,7 +182,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     await gql(a.graphqlUrl, CANCEL_RUN, { id: run.id });
   });
 
-  it('honours Retry-After on 429', async () => {
+  test('honours Retry-After on 429', async () => {
     const hook = await receiver();
     hook.answers = [429];
     hook.retryAfter = '1';
@@ -198,7 +193,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     await gql(a.graphqlUrl, CANCEL_RUN, { id: run.id });
   });
 
-  it('retries while the receiver is down, then delivers once it is up', async () => {
+  test('retries while the receiver is down, then delivers once it is up', async () => {
     const port = await freePort();
     const { secret, endpoint } = await createEndpoint('down', `http://127.0.0.1:${port}/hook`, [
       'RUN_STARTED',
@@ -226,7 +221,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     await gql(a.graphqlUrl, CANCEL_RUN, { id: run.id });
   });
 
-  it('disables an endpoint that answers 410; re-enabled, a delivery can be sent again', async () => {
+  test('disables an endpoint that answers 410; re-enabled, a delivery can be sent again', async () => {
     const hook = await receiver();
     hook.answers = [410];
     const { endpoint } = await createEndpoint('gone', hook.url(), ['RUN_STARTED', 'RUN_CANCELLED']);
@@ -256,7 +251,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(hook.received[1].headers['webhook-id']).toBe(hook.received[0].headers['webhook-id']);
   });
 
-  it('signs with both secrets during a rotation overlap, and only the new one after', async () => {
+  test('signs with both secrets during a rotation overlap, and only the new one after', async () => {
     const hook = await receiver();
     const created = await createEndpoint('rotate', hook.url(), ['RUN_STARTED', 'RUN_CANCELLED']);
     const rotated = await gql(a.graphqlUrl, ROTATE, { id: created.endpoint.id, overlap: 3600 });
@@ -282,7 +277,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(() => verified([cancelled], second)).toThrow();
   });
 
-  it('lets a project-scoped token manage only its project', async () => {
+  test('lets a project-scoped token manage only its project', async () => {
     const hook = await receiver();
     const other = await createEndpoint('not-yours', hook.url(), ['RUN_FAILED']);
     const { token } = await createApiToken(new TokenStore(a.app.database.prisma), {
@@ -311,7 +306,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(deleted.data!.deleteWebhookEndpoint.deleted).toBe(true);
   });
 
-  it('manages endpoints over REST too', async () => {
+  test('manages endpoints over REST too', async () => {
     const hook = await receiver();
     const rest = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(`${a.url}${path}`, {
