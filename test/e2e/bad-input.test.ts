@@ -14,7 +14,7 @@ import {
   postGitHub,
   postGitLab,
   pullRequestPayload,
-} from '../webhooks/helpers.js';
+} from '../support/webhooks.js';
 
 /**
  * Input that used to reach PostgreSQL (NUL, lone surrogates), blow the stack (deep metadata) or

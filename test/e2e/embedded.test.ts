@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { LOCK_FILE } from '../../src/storage/data-dir-lock.js';
 import { DataDirInUseError, openDatabase } from '../../src/storage/database.js';
-import { tokensCli } from '../ops/support.js';
 import { test } from '../support/fixtures.js';
+import { tokensCli } from '../support/ops.js';
 import { expectSaneTimeline, finalRun, getRun, startRun } from '../support/runs.js';
 import { startService } from '../support/service.js';
 

@@ -2,9 +2,9 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { type ChildService, spawnService } from '../support/child-service.js';
 import { test } from '../support/fixtures.js';
+import { Receiver } from '../support/receiver.js';
 import { gql, sql, startRun, waitFor } from '../support/runs.js';
 import { type RunningService, startService } from '../support/service.js';
-import { Receiver } from './receiver.js';
 
 const CREATE = `mutation($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) { secret endpoint { id } } }`;

@@ -5,9 +5,9 @@ import { type HealthDeps, ready } from '../../src/http/health.js';
 import { adminUrl, createTestDatabase } from '../support/database.js';
 import { test } from '../support/fixtures.js';
 import { gql, waitFor } from '../support/graphql.js';
+import { freePort } from '../support/ops.js';
 import { sql } from '../support/runs.js';
 import { startService } from '../support/service.js';
-import { freePort } from './support.js';
 
 async function get(url: string) {
   const started = Date.now();

@@ -9,8 +9,8 @@ import { createLogger } from '../../src/logger.js';
 import { test } from '../support/fixtures.js';
 import { GET_RUN, gql, waitFor } from '../support/graphql.js';
 import { collectWs, wsClient } from '../support/live.js';
-import { postGitHub, pullRequestPayload } from '../webhooks/helpers.js';
-import { getMetrics } from './support.js';
+import { getMetrics } from '../support/ops.js';
+import { postGitHub, pullRequestPayload } from '../support/webhooks.js';
 
 // Every secret the service handles; none may appear in a log line.
 const ENV_TOKEN = 'env-token-3f9a7c1e5b2d';

@@ -3,9 +3,9 @@ import { describe, expect } from 'vitest';
 import { test } from '../support/fixtures.js';
 import { gql, waitFor } from '../support/graphql.js';
 import { collectWs, wsClient } from '../support/live.js';
+import { getMetrics, ROOT, sample } from '../support/ops.js';
 import { finalRun, startRun } from '../support/runs.js';
-import { GITHUB_SECRET, postGitHub, pullRequestPayload } from '../webhooks/helpers.js';
-import { getMetrics, ROOT, sample } from './support.js';
+import { GITHUB_SECRET, postGitHub, pullRequestPayload } from '../support/webhooks.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests';
 

@@ -7,9 +7,9 @@ import type { TestDatabase } from '../support/database.js';
 import { test } from '../support/fixtures.js';
 import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectWs, RUN_PROGRESS, wsClient } from '../support/live.js';
+import { childEnv, freePort, ROOT } from '../support/ops.js';
 import { sql } from '../support/runs.js';
 import { TEST_TOKEN } from '../support/service.js';
-import { childEnv, freePort, ROOT } from './support.js';
 
 interface Child {
   process: ChildProcess;

@@ -6,9 +6,9 @@ import type { TestDatabase } from '../support/database.js';
 import { test } from '../support/fixtures.js';
 import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectSse, collectWs, RUN_PROGRESS, wsClient } from '../support/live.js';
+import { createToken, tokensCli } from '../support/ops.js';
 import { sql, startRun } from '../support/runs.js';
 import { type RunningService, TEST_TOKEN } from '../support/service.js';
-import { createToken, tokensCli } from './support.js';
 
 const RUNS_CHANGED = `subscription($projectId: String) {
   runsChanged(projectId: $projectId) { seq run { id projectId status } }

@@ -4,8 +4,8 @@ import { hashToken } from '../../src/auth/tokens.js';
 import { createTestDatabase } from '../support/database.js';
 import { test as fixtures } from '../support/fixtures.js';
 import { gql, waitFor } from '../support/graphql.js';
+import { RestClient, type RestResponse } from '../support/rest-client.js';
 import { startService, TEST_TOKEN } from '../support/service.js';
-import { RestClient, type RestResponse } from './client.js';
 
 const ISO_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const SUMMARY_KEYS = ['created_at', 'metadata', 'percent', 'project_id', 'run_id', 'status', 'updated_at'];

@@ -5,8 +5,8 @@ import { describe, expect } from 'vitest';
 import { fixturesWith, test } from '../support/fixtures.js';
 import { gql, START_RUN, waitFor, waitForStatus } from '../support/graphql.js';
 import type { RunningService } from '../support/service.js';
-import { GITHUB_SECRET, githubExample, postGitHub, pullRequestPayload } from './helpers.js';
-import { deliveries, nextNumber, readRun, startWebhookRun } from './support.js';
+import { deliveries, nextNumber, readRun, startWebhookRun } from '../support/webhook-runs.js';
+import { GITHUB_SECRET, githubExample, postGitHub, pullRequestPayload } from '../support/webhooks.js';
 
 test.override({
   simulatorOptions: { apiVersion: 'v1' },

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect } from 'vitest';
 import { test as fixtures } from '../support/fixtures.js';
 import type { RunningService } from '../support/service.js';
+import { deliveries, nextNumber, readRun, startWebhookRun } from '../support/webhook-runs.js';
 import {
   GITLAB_SIGNING_TOKEN,
   GITLAB_TOKEN,
   mergeRequestPayload,
   postGitLab,
   standardSignature,
-} from './helpers.js';
-import { deliveries, nextNumber, readRun, startWebhookRun } from './support.js';
+} from '../support/webhooks.js';
 
 const REPO = 'platform/tools/widgets';
 

@@ -1,6 +1,6 @@
-import { gql } from '../support/graphql.js';
-import { startRun } from '../support/runs.js';
-import type { RunningService } from '../support/service.js';
+import { gql } from './graphql.js';
+import { startRun } from './runs.js';
+import type { RunningService } from './service.js';
 
 export const RUN_WITH_PR = `query($id: ID!) { run(id: $id) {
   id status percent phase finishedAt
