@@ -3,7 +3,8 @@ import { afterAll, describe, expect } from 'vitest';
 import { createApiToken } from '../../src/auth/token-admin.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { test } from '../support/fixtures.js';
-import { freePort, type Received, Receiver } from '../support/receiver.js';
+import { freePort } from '../support/ops.js';
+import { type Received, Receiver } from '../support/receiver.js';
 import { CANCEL_RUN, finalRun, gql, sql, startRun, waitFor, waitForStatus } from '../support/runs.js';
 import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
 
