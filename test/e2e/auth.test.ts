@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { afterAll, describe, expect } from 'vitest';
+import { createTestDatabase } from '../support/database.js';
+import { fixturesWith, test } from '../support/fixtures.js';
 import { clientPrompt, finalRun, gql, START_RUN, sql, startRun } from '../support/runs.js';
 import { startService, TEST_TOKEN } from '../support/service.js';
 
@@ -21,23 +21,14 @@ async function post(url: string, headers: Record<string, string>) {
   };
 }
 
+/** A simulator that wants a session key, for the OpenHands token tests. */
+const keyed = fixturesWith({ simulatorOptions: { sessionApiKey: 'sim-secret' } });
+
 describe('client access to GraphQL', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 30, rateLimit: false });
-  });
-  afterAll(async () => {
-    await sim?.stop();
-    await db?.drop();
-  });
-
   describe('with API_TOKENS configured', () => {
     let url: string;
     let stop: () => Promise<void>;
-    beforeAll(async () => {
+    test.beforeAll(async ({ db, sim }) => {
       const service = await startService(db.url, sim.url, {
         POLLER_ENABLED: 'false',
         API_TOKENS: `other-token,${TEST_TOKEN}`,
@@ -56,7 +47,7 @@ describe('client access to GraphQL', () => {
       ['"Bearer" alone', { authorization: 'Bearer' }],
     ];
     for (const [name, headers] of refused) {
-      it(`refuses ${name} with HTTP 401 UNAUTHENTICATED and no data`, async () => {
+      test(`refuses ${name} with HTTP 401 UNAUTHENTICATED and no data`, async () => {
         const res = await post(url, headers);
         expect(res.status).toBe(401);
         expect(res.body.data ?? null).toBeNull();
@@ -64,7 +55,7 @@ describe('client access to GraphQL', () => {
       });
     }
 
-    it('refuses a mutation without a token and stores nothing', async () => {
+    test('refuses a mutation without a token and stores nothing', async ({ db }) => {
       const res = await gql(url, START_RUN, { input: { projectId: 'auth', compiledPrompt: 'x' } }, null);
       expect(res.status).toBe(401);
       expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -75,7 +66,7 @@ describe('client access to GraphQL', () => {
       expect(rows[0].n).toBe(0);
     });
 
-    it('accepts every configured token', async () => {
+    test('accepts every configured token', async () => {
       for (const token of [TEST_TOKEN, 'other-token']) {
         const res = await post(url, { authorization: `Bearer ${token}` });
         expect(res.status).toBe(200);
@@ -85,7 +76,9 @@ describe('client access to GraphQL', () => {
     });
   });
 
-  it('creates, stores only the hash of, and keeps a bootstrap token when none is configured', async () => {
+  test('creates, stores only the hash of, and keeps a bootstrap token when none is configured', async ({
+    sim,
+  }) => {
     const bootDb = await createTestDatabase();
     try {
       const first = await startService(bootDb.url, sim.url, { POLLER_ENABLED: 'false', API_TOKENS: '' });
@@ -113,7 +106,7 @@ describe('client access to GraphQL', () => {
     }
   });
 
-  it('allows anonymous access only with AUTH_DISABLED=true', async () => {
+  test('allows anonymous access only with AUTH_DISABLED=true', async ({ db, sim }) => {
     const service = await startService(db.url, sim.url, { POLLER_ENABLED: 'false', AUTH_DISABLED: 'true' });
     try {
       const res = await post(service.graphqlUrl, {});
@@ -126,24 +119,9 @@ describe('client access to GraphQL', () => {
 });
 
 describe('the token towards OpenHands (SESSION_API_KEY)', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
+  const test = keyed;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({
-      stepMs: 30,
-      rateLimit: false,
-      sessionApiKey: 'sim-secret',
-      maxConversations: 100,
-    });
-  });
-  afterAll(async () => {
-    await sim?.stop();
-    await db?.drop();
-  });
-
-  it('completes runs when OPENHANDS_TOKEN matches', async () => {
+  test('completes runs when OPENHANDS_TOKEN matches', async ({ db, sim }) => {
     const service = await startService(db.url, sim.url, {
       OPENHANDS_TOKEN: 'sim-secret',
       OPENHANDS_API_VERSION: 'auto',
@@ -162,7 +140,10 @@ describe('the token towards OpenHands (SESSION_API_KEY)', () => {
   });
 
   for (const apiVersion of ['auto', 'v1']) {
-    it(`fails runs for good with OPENHANDS_UNAUTHORIZED when the token is wrong (${apiVersion})`, async () => {
+    test(`fails runs for good with OPENHANDS_UNAUTHORIZED when the token is wrong (${apiVersion})`, async ({
+      db,
+      sim,
+    }) => {
       const service = await startService(db.url, sim.url, {
         OPENHANDS_TOKEN: 'wrong',
         OPENHANDS_API_VERSION: apiVersion,

@@ -1,10 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/service.js';
 import { createLogger } from '../../src/logger.js';
 import { encodeCursor } from '../../src/runs/cursor.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { test } from '../support/fixtures.js';
 import { gql, START_RUN } from '../support/graphql.js';
 import { collectWs, RUN_PROGRESS, wsClient } from '../support/live.js';
 import { TEST_TOKEN } from '../support/service.js';
@@ -15,7 +14,7 @@ import {
   postGitHub,
   postGitLab,
   pullRequestPayload,
-} from '../webhooks/helpers.js';
+} from '../support/webhooks.js';
 
 /**
  * Input that used to reach PostgreSQL (NUL, lone surrogates), blow the stack (deep metadata) or
@@ -23,17 +22,14 @@ import {
  * a specific client error, logged at warn or below.
  */
 describe('bad input never answers 500 nor logs at error level', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
   let app: App;
   let url: string;
   let graphqlUrl: string;
   let runId: string;
   const lines: Array<Record<string, any>> = [];
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 30, rateLimit: false });
+  // The app is built here rather than by the service fixture: it needs a logger writing into `lines`.
+  test.beforeAll(async ({ db, sim }) => {
     const config = loadConfig({
       DATABASE_URL: db.url,
       OPENHANDS_BASE_URL: sim.url,
@@ -55,8 +51,6 @@ describe('bad input never answers 500 nor logs at error level', () => {
   });
   afterAll(async () => {
     await app?.stop();
-    await sim?.stop();
-    await db?.drop();
   });
   afterEach(() => {
     // pino: 50 = error, 60 = fatal.

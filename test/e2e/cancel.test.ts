@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { API_VERSIONS, fixturesPerApiVersion, type Stack } from '../support/fixtures.js';
 import {
   CANCEL_RUN,
   eventsOf,
@@ -6,33 +7,29 @@ import {
   finalRun,
   getRun,
   gql,
-  type Stack,
   startRun,
-  startStack,
   waitFor,
   waitForStatus,
   waitForUpstreamStop,
 } from '../support/runs.js';
 
-for (const apiVersion of ['v1', 'v0'] as const) {
+const tests = fixturesPerApiVersion({ simulatorOptions: { stepMs: 40 } });
+
+for (const apiVersion of API_VERSIONS) {
   describe(`cancelRun (${apiVersion})`, () => {
-    let stack: Stack;
+    const test = tests[apiVersion];
+    const cancel = (stack: Stack, id: string) => gql(stack.url, CANCEL_RUN, { id });
 
-    beforeAll(async () => {
-      stack = await startStack({ apiVersion, stepMs: 40 });
-    });
-    afterAll(async () => stack?.stop());
-
-    const cancel = (id: string) => gql(stack.url, CANCEL_RUN, { id });
-
-    it('cancels a running run: CANCELLED at once, the conversation stopped upstream, nothing changes after', async () => {
+    test('cancels a running run: CANCELLED at once, the conversation stopped upstream, nothing changes after', async ({
+      stack,
+    }) => {
       // [sim:hang] holds the agent in RUNNING until released, so the cancel surely lands mid-run.
       const run = await startRun(stack.url, {
         compiledPrompt: 'Long job [sim:hang] #c1',
         repository: 'acme/widgets',
       });
       await waitForStatus(stack.url, run.id, ['RUNNING']);
-      const res = await cancel(run.id);
+      const res = await cancel(stack, run.id);
       expect(res.errors).toBeUndefined();
       const cancelled = res.data!.cancelRun.run;
       expect(cancelled.status).toBe('CANCELLED');
@@ -45,7 +42,7 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       const eventsWhenStopped = upstream.eventCount;
 
       // Cancelling again is harmless and returns the same final run.
-      const again = await cancel(run.id);
+      const again = await cancel(stack, run.id);
       expect(again.errors).toBeUndefined();
       expect(again.data!.cancelRun.run).toMatchObject({
         id: run.id,
@@ -67,14 +64,14 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       );
     });
 
-    it('cancels a run that is still starting, and stops its conversation', async () => {
+    test('cancels a run that is still starting, and stops its conversation', async ({ stack }) => {
       // [sim:stuck] keeps the start from finishing (V1: task waits for its sandbox; V0: STARTING).
       const run = await startRun(stack.url, {
         compiledPrompt: 'Slow start [sim:stuck] #c2',
         repository: 'acme/widgets',
       });
       await waitForStatus(stack.url, run.id, ['STARTING']);
-      const res = await cancel(run.id);
+      const res = await cancel(stack, run.id);
       expect(res.data!.cancelRun.run.status).toBe('CANCELLED');
       await waitForUpstreamStop(stack.sim, '#c2');
       stack.sim.complete('#c2');
@@ -83,13 +80,13 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       expect(stack.sim.conversations().find((c) => c.prompt.includes('#c2'))!.stopped).toBe(true);
     });
 
-    it('cancels a queued run before it reaches OpenHands', async () => {
+    test('cancels a queued run before it reaches OpenHands', async ({ stack }) => {
       // With the poller paused nothing is started; the cancel must win for good.
       await stack.service.app.poller.stop();
       try {
         const run = await startRun(stack.url, { compiledPrompt: 'Never started #c3' });
         expect(run.status).toBe('QUEUED');
-        const res = await cancel(run.id);
+        const res = await cancel(stack, run.id);
         expect(res.data!.cancelRun.run.status).toBe('CANCELLED');
         stack.service.app.poller.start();
         // Another run queued after it is started and finishes; the cancelled one never reached upstream.
@@ -102,7 +99,9 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       }
     });
 
-    it('cancels a run whose start request is in flight: the conversation it makes is stopped', async () => {
+    test('cancels a run whose start request is in flight: the conversation it makes is stopped', async ({
+      stack,
+    }) => {
       stack.sim.hold(true);
       try {
         const run = await startRun(stack.url, {
@@ -112,7 +111,7 @@ for (const apiVersion of ['v1', 'v0'] as const) {
         await waitFor('the start request in flight', async () =>
           stack.sim.requests.some((r) => r.method === 'POST' && r.status === 0),
         );
-        const res = await cancel(run.id);
+        const res = await cancel(stack, run.id);
         expect(res.data!.cancelRun.run.status).toBe('CANCELLED');
       } finally {
         stack.sim.hold(false);
@@ -121,11 +120,11 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       expect(upstream.prUrl).toBeNull();
     });
 
-    it('refuses to cancel a run that already ended, with CONFLICT', async () => {
+    test('refuses to cancel a run that already ended, with CONFLICT', async ({ stack }) => {
       const run = await startRun(stack.url, { compiledPrompt: 'Quick #c5', repository: 'acme/widgets' });
       const done = await finalRun(stack.url, run.id);
       expect(done.status).toBe('COMPLETED');
-      const res = await cancel(run.id);
+      const res = await cancel(stack, run.id);
       expect(res.data?.cancelRun ?? null).toBeNull();
       expect(res.errors?.[0]?.extensions?.code).toBe('CONFLICT');
       expect(res.errors?.[0]?.message).toMatch(/COMPLETED/);
@@ -133,13 +132,13 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       expect(after).toMatchObject({ status: 'COMPLETED', percent: 100, error: null });
     });
 
-    it('concurrent cancels of one run all succeed and record one CANCELLED event', async () => {
+    test('concurrent cancels of one run all succeed and record one CANCELLED event', async ({ stack }) => {
       const run = await startRun(stack.url, {
         compiledPrompt: 'Cancel storm [sim:hang] #c6',
         repository: 'acme/widgets',
       });
       await waitForStatus(stack.url, run.id, ['STARTING', 'RUNNING']);
-      const results = await Promise.all(Array.from({ length: 5 }, () => cancel(run.id)));
+      const results = await Promise.all(Array.from({ length: 5 }, () => cancel(stack, run.id)));
       for (const res of results) {
         expect(res.errors).toBeUndefined();
         expect(res.data!.cancelRun.run.status).toBe('CANCELLED');

@@ -1,23 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  eventsOf,
-  finalRun,
-  getRun,
-  type Stack,
-  startRun,
-  startStack,
-  waitForStatus,
-} from '../support/runs.js';
+import { describe, expect } from 'vitest';
+import { test } from '../support/fixtures.js';
+import { eventsOf, finalRun, getRun, startRun, waitForStatus } from '../support/runs.js';
+
+test.override({ simulatorOptions: { apiVersion: 'v1', stepMs: 30 }, serviceEnv: { MAX_ACTIVE_RUNS: '1' } });
 
 describe('MAX_ACTIVE_RUNS caps concurrent OpenHands conversations', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await startStack({ apiVersion: 'v1', stepMs: 30 }, { MAX_ACTIVE_RUNS: '1' });
-  });
-  afterAll(async () => stack?.stop());
-
-  it('keeps the second run QUEUED until the first one has finished', async () => {
+  test('keeps the second run QUEUED until the first one has finished', async ({ stack }) => {
     const first = await startRun(stack.url, {
       compiledPrompt: 'First [sim:hang] #k1',
       repository: 'acme/widgets',
@@ -37,7 +25,7 @@ describe('MAX_ACTIVE_RUNS caps concurrent OpenHands conversations', () => {
     expect(eventsOf(b)[0].status).toBe('QUEUED');
   });
 
-  it('a cancelled or failed run frees its slot', async () => {
+  test('a cancelled or failed run frees its slot', async ({ stack }) => {
     const blocker = await startRun(stack.url, {
       compiledPrompt: 'Blocker [sim:hang] #k3',
       repository: 'acme/widgets',

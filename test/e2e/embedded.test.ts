@@ -2,28 +2,30 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { LOCK_FILE } from '../../src/storage/data-dir-lock.js';
 import { DataDirInUseError, openDatabase } from '../../src/storage/database.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { tokensCli } from '../ops/support.js';
+import { test } from '../support/fixtures.js';
+import { tokensCli } from '../support/ops.js';
 import { expectSaneTimeline, finalRun, getRun, startRun } from '../support/runs.js';
 import { startService } from '../support/service.js';
 
+// Only the simulator fixture: the service's database here is the embedded one in DATA_DIR.
+test.override({ simulatorOptions: { apiVersion: 'v1' } });
+
 describe('embedded PostgreSQL (PGlite) when DATABASE_URL is unset', () => {
-  let sim: Simulator;
   let dataDir: string;
 
   beforeAll(async () => {
-    sim = await startSimulator({ apiVersion: 'v1', stepMs: 30, rateLimit: false });
     dataDir = await mkdtemp(join(tmpdir(), 'ohr-embedded-'));
   });
   afterAll(async () => {
-    await sim?.stop();
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('starts on an empty data folder, takes a run to COMPLETED, and keeps it across a restart', async () => {
+  test('starts on an empty data folder, takes a run to COMPLETED, and keeps it across a restart', async ({
+    sim,
+  }) => {
     const first = await startService(undefined, sim.url, { OPENHANDS_API_VERSION: 'auto' }, { dataDir });
     let runId: string;
     try {
@@ -58,7 +60,9 @@ describe('embedded PostgreSQL (PGlite) when DATABASE_URL is unset', () => {
     expect(sim.conversations().filter((c) => c.prompt.startsWith('Embedded run'))).toHaveLength(2);
   });
   describe('one process at a time', () => {
-    it('a second process (the tokens tool) is told who has DATA_DIR, and gets it once the service stops', async () => {
+    test('a second process (the tokens tool) is told who has DATA_DIR, and gets it once the service stops', async ({
+      sim,
+    }) => {
       const dir = await mkdtemp(join(tmpdir(), 'ohr-locked-'));
       try {
         const service = await startService(undefined, sim.url, { POLLER_ENABLED: 'false' }, { dataDir: dir });
@@ -85,7 +89,7 @@ describe('embedded PostgreSQL (PGlite) when DATABASE_URL is unset', () => {
       }
     });
 
-    it('takes over a lock left by a process that is gone', async () => {
+    test('takes over a lock left by a process that is gone', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'ohr-stale-'));
       try {
         const gone = spawn(process.execPath, ['-e', '']);

@@ -1,17 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finalRun, gql, START_RUN, type Stack, sql, startStack, waitFor } from '../support/runs.js';
+import { describe, expect } from 'vitest';
+import { type Stack, test } from '../support/fixtures.js';
+import { finalRun, gql, START_RUN, sql, waitFor } from '../support/runs.js';
+
+test.override({ simulatorOptions: { apiVersion: 'v1' } });
 
 describe('idempotent startRun', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await startStack({ apiVersion: 'v1' });
-  });
-  afterAll(async () => stack?.stop());
-
-  const start = (input: Record<string, unknown>) =>
+  const start = (stack: Stack, input: Record<string, unknown>) =>
     gql(stack.url, START_RUN, { input: { compiledPrompt: 'Same work', ...input } });
-  const rowsWithKey = async (projectId: string, key: string) =>
+  const rowsWithKey = async (stack: Stack, projectId: string, key: string) =>
     (
       await sql<{ id: string }>(
         stack.db.url,
@@ -20,8 +16,8 @@ describe('idempotent startRun', () => {
       )
     ).map((r) => r.id);
 
-  it('the same key in a project returns the same run, created only once', async () => {
-    const first = await start({
+  test('the same key in a project returns the same run, created only once', async ({ stack }) => {
+    const first = await start(stack, {
       projectId: 'idem',
       idempotencyKey: 'key-1',
       compiledPrompt: 'Idempotent #i1',
@@ -30,7 +26,7 @@ describe('idempotent startRun', () => {
     expect(first.data!.startRun.created).toBe(true);
     const run = first.data!.startRun.run;
 
-    const second = await start({
+    const second = await start(stack, {
       projectId: 'idem',
       idempotencyKey: 'key-1',
       compiledPrompt: 'Idempotent #i1',
@@ -42,38 +38,40 @@ describe('idempotent startRun', () => {
     // Still the same run after it finished, and it ran upstream only once.
     const done = await finalRun(stack.url, run.id);
     expect(done.status).toBe('COMPLETED');
-    const third = await start({
+    const third = await start(stack, {
       projectId: 'idem',
       idempotencyKey: 'key-1',
       compiledPrompt: 'Idempotent #i1',
     });
     expect(third.data!.startRun).toMatchObject({ created: false, run: { id: run.id, status: 'COMPLETED' } });
-    expect(await rowsWithKey('idem', 'key-1')).toEqual([run.id]);
+    expect(await rowsWithKey(stack, 'idem', 'key-1')).toEqual([run.id]);
     expect(stack.sim.conversations().filter((c) => c.prompt.includes('#i1'))).toHaveLength(1);
   });
 
-  it('the key is trimmed the way it is stored', async () => {
-    const a = await start({ projectId: 'idem', idempotencyKey: 'key-2' });
-    const b = await start({ projectId: 'idem', idempotencyKey: '  key-2  ' });
+  test('the key is trimmed the way it is stored', async ({ stack }) => {
+    const a = await start(stack, { projectId: 'idem', idempotencyKey: 'key-2' });
+    const b = await start(stack, { projectId: 'idem', idempotencyKey: '  key-2  ' });
     expect(b.data!.startRun.run.id).toBe(a.data!.startRun.run.id);
     expect(b.data!.startRun.created).toBe(false);
   });
 
-  it('the same key in another project is another run; no key means a new run each time', async () => {
-    const a = await start({ projectId: 'idem-a', idempotencyKey: 'shared' });
-    const b = await start({ projectId: 'idem-b', idempotencyKey: 'shared' });
+  test('the same key in another project is another run; no key means a new run each time', async ({
+    stack,
+  }) => {
+    const a = await start(stack, { projectId: 'idem-a', idempotencyKey: 'shared' });
+    const b = await start(stack, { projectId: 'idem-b', idempotencyKey: 'shared' });
     expect(a.data!.startRun.run.id).not.toBe(b.data!.startRun.run.id);
     expect(b.data!.startRun.created).toBe(true);
-    const c = await start({ projectId: 'idem-a' });
-    const d = await start({ projectId: 'idem-a' });
+    const c = await start(stack, { projectId: 'idem-a' });
+    const d = await start(stack, { projectId: 'idem-a' });
     expect(c.data!.startRun.run.id).not.toBe(d.data!.startRun.run.id);
   });
 
-  it('concurrent requests with one key create exactly one run and all get it back', async () => {
+  test('concurrent requests with one key create exactly one run and all get it back', async ({ stack }) => {
     const n = 12;
     const results = await Promise.all(
       Array.from({ length: n }, () =>
-        start({ projectId: 'idem-race', idempotencyKey: 'race-1', compiledPrompt: 'Race #i2' }),
+        start(stack, { projectId: 'idem-race', idempotencyKey: 'race-1', compiledPrompt: 'Race #i2' }),
       ),
     );
     for (const res of results) expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
@@ -81,7 +79,7 @@ describe('idempotent startRun', () => {
     expect(ids.size).toBe(1);
     expect(results.filter((r) => r.data!.startRun.created)).toHaveLength(1);
     const [id] = ids;
-    expect(await rowsWithKey('idem-race', 'race-1')).toEqual([id]);
+    expect(await rowsWithKey(stack, 'idem-race', 'race-1')).toEqual([id]);
     const events = await sql<{ n: number }>(
       stack.db.url,
       `SELECT count(*)::int AS n FROM "RunEvent" WHERE "runId" = $1 AND type = 'CREATED'`,

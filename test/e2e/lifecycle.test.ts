@@ -1,27 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { describe, expect } from 'vitest';
+import { API_VERSIONS, fixturesPerApiVersion } from '../support/fixtures.js';
 import { GET_RUN, gql, START_RUN, waitForStatus } from '../support/graphql.js';
-import { type RunningService, startService } from '../support/service.js';
 
-for (const apiVersion of ['v1', 'v0'] as const) {
+// The service detects the API version itself (OPENHANDS_API_VERSION=auto).
+const tests = fixturesPerApiVersion({
+  simulatorOptions: { stepMs: 40 },
+  serviceEnv: { OPENHANDS_API_VERSION: 'auto' },
+});
+
+for (const apiVersion of API_VERSIONS) {
   describe(`a run through OpenHands ${apiVersion}`, () => {
-    let db: TestDatabase;
-    let sim: Simulator;
-    let service: RunningService;
+    const test = tests[apiVersion];
 
-    beforeAll(async () => {
-      db = await createTestDatabase();
-      sim = await startSimulator({ apiVersion, stepMs: 40, rateLimit: false, maxConversations: 100 });
-      service = await startService(db.url, sim.url);
-    });
-    afterAll(async () => {
-      await service?.stop();
-      await sim?.stop();
-      await db?.drop();
-    });
-
-    it('goes from QUEUED to COMPLETED with the pull request attached', async () => {
+    test('goes from QUEUED to COMPLETED with the pull request attached', async ({ service }) => {
       const started = await gql(service.graphqlUrl, START_RUN, {
         input: {
           projectId: 'p1',
@@ -64,7 +55,7 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       ).toBe(true);
     });
 
-    it('reads the same run back through run(id)', async () => {
+    test('reads the same run back through run(id)', async ({ service }) => {
       const res = await gql(service.graphqlUrl, GET_RUN, { id: 'run_doesnotexist' });
       expect(res.errors).toBeUndefined();
       expect(res.data!.run).toBeNull();

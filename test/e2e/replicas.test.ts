@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { OpenHandsDriver, UpstreamRun } from '../../src/openhands/driver.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { API_VERSIONS, fixturesPerApiVersion, fixturesWith } from '../support/fixtures.js';
 import {
   clientPrompt,
   expectSaneTimeline,
@@ -11,7 +10,7 @@ import {
   waitFor,
   waitForStatus,
 } from '../support/runs.js';
-import { type RunningService, startService } from '../support/service.js';
+import type { RunningService } from '../support/service.js';
 
 /**
  * Watches every upstream call (start, poll, stop) of several service instances: which runs each call
@@ -78,31 +77,48 @@ class Referee {
   }
 }
 
-for (const apiVersion of ['v1', 'v0'] as const) {
+type Fixtures = ReturnType<typeof fixturesWith>;
+
+/** Two instances on the file's database and simulator, each watched by one referee. */
+function withReplicas(fixtures: Fixtures, env: Record<string, string>, names: [string, string]) {
+  return fixtures.extend('replicas', { scope: 'file' }, async ({ db, sim, launch }, { onCleanup }) => {
+    // A held simulator would keep the instances' polls, and so their stop, waiting.
+    onCleanup(() => sim.hold(false));
+    const [a, b] = [await launch(env, { instanceId: names[0] }), await launch(env, { instanceId: names[1] })];
+    const referee = new Referee(db.url);
+    referee.watch(a, names[0]);
+    referee.watch(b, names[1]);
+    return { a, b, referee };
+  });
+}
+
+const perVersion = fixturesPerApiVersion();
+// File-scoped fixtures must be defined at the top level, not inside a describe.
+const sharing = Object.fromEntries(
+  API_VERSIONS.map((apiVersion) => [
+    apiVersion,
+    withReplicas(
+      perVersion[apiVersion],
+      { OPENHANDS_API_VERSION: apiVersion, POLL_BATCH_SIZE: '3', MAX_ACTIVE_RUNS: '6' },
+      ['replica-a', 'replica-b'],
+    ),
+  ]),
+) as Record<(typeof API_VERSIONS)[number], ReturnType<typeof withReplicas>>;
+const slowLease = withReplicas(
+  fixturesWith({ simulatorOptions: { apiVersion: 'v1' } }),
+  { OPENHANDS_API_VERSION: 'v1', POLL_LEASE_MS: '1000', OPENHANDS_TIMEOUT_MS: '20000' },
+  ['slow-a', 'slow-b'],
+);
+
+for (const apiVersion of API_VERSIONS) {
   describe(`two service instances on one database (${apiVersion})`, () => {
-    let db: TestDatabase;
-    let sim: Simulator;
-    let a: RunningService;
-    let b: RunningService;
-    let referee: Referee;
+    const test = sharing[apiVersion];
 
-    beforeAll(async () => {
-      db = await createTestDatabase();
-      sim = await startSimulator({ apiVersion, stepMs: 30, rateLimit: false, maxConversations: 100 });
-      const env = { OPENHANDS_API_VERSION: apiVersion, POLL_BATCH_SIZE: '3', MAX_ACTIVE_RUNS: '6' };
-      a = await startService(db.url, sim.url, env, { instanceId: 'replica-a' });
-      b = await startService(db.url, sim.url, env, { instanceId: 'replica-b' });
-      referee = new Referee(db.url);
-      referee.watch(a, 'replica-a');
-      referee.watch(b, 'replica-b');
-    });
-    afterAll(async () => {
-      await Promise.all([a?.stop(), b?.stop()]);
-      await sim?.stop();
-      await db?.drop();
-    });
-
-    it('never work the same run at once, start each run once, and share the work', async () => {
+    test('never work the same run at once, start each run once, and share the work', async ({
+      db,
+      sim,
+      replicas: { a, b, referee },
+    }) => {
       const prompts = Array.from(
         { length: 10 },
         (_, i) => `replicated ${i} ${i % 3 === 0 ? '[sim:slow]' : ''} #p${i}`,
@@ -154,30 +170,13 @@ for (const apiVersion of ['v1', 'v0'] as const) {
 }
 
 describe('a poll slower than the lease', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let a: RunningService;
-  let b: RunningService;
-  let referee: Referee;
+  const test = slowLease;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ apiVersion: 'v1', stepMs: 30, rateLimit: false });
-    const env = { OPENHANDS_API_VERSION: 'v1', POLL_LEASE_MS: '1000', OPENHANDS_TIMEOUT_MS: '20000' };
-    a = await startService(db.url, sim.url, env, { instanceId: 'slow-a' });
-    b = await startService(db.url, sim.url, env, { instanceId: 'slow-b' });
-    referee = new Referee(db.url);
-    referee.watch(a, 'slow-a');
-    referee.watch(b, 'slow-b');
-  });
-  afterAll(async () => {
-    sim?.hold(false);
-    await Promise.all([a?.stop(), b?.stop()]);
-    await sim?.stop();
-    await db?.drop();
-  });
-
-  it('keeps its lease while the call is in flight, so the other instance does not take the run', async () => {
+  test('keeps its lease while the call is in flight, so the other instance does not take the run', async ({
+    db,
+    sim,
+    replicas: { a, referee },
+  }) => {
     const run = await startRun(a.graphqlUrl, {
       compiledPrompt: 'Slow upstream [sim:hang] #q1',
       repository: 'acme/widgets',

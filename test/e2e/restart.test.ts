@@ -1,7 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
+import { describe, expect } from 'vitest';
 import { type ChildService, spawnService } from '../support/child-service.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { API_VERSIONS, fixturesPerApiVersion } from '../support/fixtures.js';
 import {
   eventsOf,
   expectSaneTimeline,
@@ -24,31 +23,24 @@ const leaseOf = async (dbUrl: string, id: string) =>
     )
   )[0];
 
-for (const apiVersion of ['v1', 'v0'] as const) {
+const tests = fixturesPerApiVersion({ simulatorOptions: { stepMs: 40 } });
+
+for (const apiVersion of API_VERSIONS) {
   describe(`a service stopped mid-run, and another on the same database (${apiVersion})`, () => {
-    let db: TestDatabase;
-    let sim: Simulator;
+    const test = tests[apiVersion];
     let first: ChildService | undefined;
     let second: RunningService | undefined;
     const env = { OPENHANDS_API_VERSION: apiVersion };
 
-    beforeAll(async () => {
-      db = await createTestDatabase();
-      sim = await startSimulator({ apiVersion, stepMs: 40, rateLimit: false, maxConversations: 100 });
-    });
-    afterEach(async () => {
+    test.afterEach(async ({ sim }) => {
       sim.hold(false);
       await first?.kill();
       await second?.stop();
       first = undefined;
       second = undefined;
     });
-    afterAll(async () => {
-      await sim?.stop();
-      await db?.drop();
-    });
 
-    it('after a clean stop, the next instance carries the run on to COMPLETED', async () => {
+    test('after a clean stop, the next instance carries the run on to COMPLETED', async ({ db, sim }) => {
       const a = await startService(db.url, sim.url, env, { instanceId: 'clean-a' });
       const run = await startRun(a.graphqlUrl, {
         compiledPrompt: 'Survive a restart [sim:hang] #r1',
@@ -69,7 +61,10 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       expect(sim.conversations().filter((c) => c.prompt.includes('#r1'))).toHaveLength(1);
     });
 
-    it('after a hard kill mid-poll, the next instance waits out the dead leases, then finishes every run once', async () => {
+    test('after a hard kill mid-poll, the next instance waits out the dead leases, then finishes every run once', async ({
+      db,
+      sim,
+    }) => {
       first = await spawnService(
         db.url,
         sim.url,
@@ -149,9 +144,9 @@ for (const apiVersion of ['v1', 'v0'] as const) {
 
     // V1 only: a V0 conversation carries nothing the runner chose (no title, no tag) to find it by, so
     // a V0 start interrupted in flight may still leave a second conversation behind.
-    it.runIf(apiVersion === 'v1')(
+    test.runIf(apiVersion === 'v1')(
       'after a hard kill with the start request in flight, the next instance finds that conversation instead of making another',
-      async () => {
+      async ({ db, sim }) => {
         first = await spawnService(db.url, sim.url, { ...env, POLL_LEASE_MS: '1500' }, 'killed-e');
         sim.hold(true);
         const run = await startRun(first.graphqlUrl, {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GET_RUN, gql, START_RUN, type Stack, sql, startRun, startStack } from '../support/runs.js';
+import { describe, expect } from 'vitest';
+import { type Stack, test } from '../support/fixtures.js';
+import { GET_RUN, gql, START_RUN, sql, startRun } from '../support/runs.js';
 
 const RUNS = `query($projectId: String, $first: Int, $after: String, $status: [RunStatus!]) {
   runs(projectId: $projectId, first: $first, after: $after, status: $status) {
@@ -9,17 +10,10 @@ const RUNS = `query($projectId: String, $first: Int, $after: String, $status: [R
 
 const valid = { projectId: 'val', compiledPrompt: 'Do the thing', repository: 'acme/widgets' };
 
+test.override({ serviceEnv: { POLLER_ENABLED: 'false', MAX_PAGE_SIZE: '50' } });
+
 describe('bad input is refused with BAD_USER_INPUT naming the field', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await startStack({}, { POLLER_ENABLED: 'false', MAX_PAGE_SIZE: '50' });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
-
-  async function expectBadInput(input: Record<string, unknown>, field: string) {
+  async function expectBadInput(stack: Stack, input: Record<string, unknown>, field: string) {
     const res = await gql(stack.url, START_RUN, { input });
     expect(res.data?.startRun ?? null, `accepted ${JSON.stringify(input)}`).toBeNull();
     expect(res.errors, JSON.stringify(res)).toHaveLength(1);
@@ -60,23 +54,23 @@ describe('bad input is refused with BAD_USER_INPUT naming the field', () => {
   ];
 
   for (const [name, patch, field] of cases) {
-    it(`${name} → ${field}`, async () => {
-      await expectBadInput({ ...valid, ...patch }, field);
+    test(`${name} → ${field}`, async ({ stack }) => {
+      await expectBadInput(stack, { ...valid, ...patch }, field);
     });
   }
 
-  it('an unknown gitProvider enum value → gitProvider', async () => {
-    await expectBadInput({ ...valid, gitProvider: 'SOURCEFORGE' }, 'gitProvider');
+  test('an unknown gitProvider enum value → gitProvider', async ({ stack }) => {
+    await expectBadInput(stack, { ...valid, gitProvider: 'SOURCEFORGE' }, 'gitProvider');
   });
 
-  it('a missing required field → BAD_USER_INPUT', async () => {
+  test('a missing required field → BAD_USER_INPUT', async ({ stack }) => {
     const { projectId: _p, ...withoutProject } = valid;
     const res = await gql(stack.url, START_RUN, { input: withoutProject });
     expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res)).toBe('BAD_USER_INPUT');
     expect(JSON.stringify(res.errors)).toContain('projectId');
   });
 
-  it('stores nothing for refused input', async () => {
+  test('stores nothing for refused input', async ({ stack }) => {
     const count = async () =>
       (await sql<{ n: number }>(stack.db.url, 'SELECT count(*)::int AS n FROM "Run"'))[0].n;
     const before = await count();
@@ -85,7 +79,7 @@ describe('bad input is refused with BAD_USER_INPUT naming the field', () => {
     expect(await count()).toBe(before);
   });
 
-  it('accepts good input, normalising repository URLs and metadata.branch', async () => {
+  test('accepts good input, normalising repository URLs and metadata.branch', async ({ stack }) => {
     const run = await startRun(stack.url, {
       ...valid,
       repository: 'https://gitlab.com/group/sub/project.git',
@@ -103,24 +97,24 @@ describe('bad input is refused with BAD_USER_INPUT naming the field', () => {
   });
 
   describe('runs() paging arguments', () => {
-    it('first: 0 → first', async () => {
+    test('first: 0 → first', async ({ stack }) => {
       const res = await gql(stack.url, RUNS, { first: 0 });
       expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
     });
 
-    it('first: negative → first', async () => {
+    test('first: negative → first', async ({ stack }) => {
       const res = await gql(stack.url, RUNS, { first: -5 });
       expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
     });
 
-    it('first above the page cap → first', async () => {
+    test('first above the page cap → first', async ({ stack }) => {
       const res = await gql(stack.url, RUNS, { first: 51 });
       expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
       const ok = await gql(stack.url, RUNS, { first: 50 });
       expect(ok.errors).toBeUndefined();
     });
 
-    it('a cursor this service did not issue → after', async () => {
+    test('a cursor this service did not issue → after', async ({ stack }) => {
       for (const after of ['garbage', Buffer.from('{"c":1}').toString('base64url'), '']) {
         const res = await gql(stack.url, RUNS, { first: 5, after });
         if (after === '') {
@@ -135,12 +129,12 @@ describe('bad input is refused with BAD_USER_INPUT naming the field', () => {
       }
     });
 
-    it('an unknown status → BAD_USER_INPUT', async () => {
+    test('an unknown status → BAD_USER_INPUT', async ({ stack }) => {
       const res = await gql(stack.url, RUNS, { status: ['DONE'] });
       expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res)).toBe('BAD_USER_INPUT');
     });
 
-    it('pages through runs newest first with a cursor it issued', async () => {
+    test('pages through runs newest first with a cursor it issued', async ({ stack }) => {
       for (let i = 0; i < 3; i++)
         await startRun(stack.url, { projectId: 'paging', compiledPrompt: `run ${i}` });
       const first = await gql(stack.url, RUNS, { projectId: 'paging', first: 2 });
@@ -163,7 +157,7 @@ describe('bad input is refused with BAD_USER_INPUT naming the field', () => {
     });
   });
 
-  it('run(id) of an unknown id is null, cancelRun of one is NOT_FOUND', async () => {
+  test('run(id) of an unknown id is null, cancelRun of one is NOT_FOUND', async ({ stack }) => {
     const res = await gql(stack.url, GET_RUN, { id: 'run_nope' });
     expect(res.errors).toBeUndefined();
     expect(res.data!.run).toBeNull();

@@ -1,19 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getRun, type Stack, startRun, startStack, waitForStatus } from '../support/runs.js';
+import { describe, expect } from 'vitest';
+import { test } from '../support/fixtures.js';
+import { getRun, startRun, waitForStatus } from '../support/runs.js';
+
+test.override({
+  simulatorOptions: { apiVersion: 'v1', stepMs: 30 },
+  serviceEnv: { POLL_INTERVAL_MS: '30000', MAX_ACTIVE_RUNS: '1' },
+});
 
 describe('a queued run wakes the poller', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    // A poll interval far longer than the test: only the wake-up can start a run in time.
-    stack = await startStack(
-      { apiVersion: 'v1', stepMs: 30 },
-      { POLL_INTERVAL_MS: '30000', MAX_ACTIVE_RUNS: '1' },
-    );
-  });
-  afterAll(async () => stack?.stop());
-
-  it('starts a new run at once, and a burst of them does not make the poller spin', async () => {
+  test('starts a new run at once, and a burst of them does not make the poller spin', async ({ stack }) => {
     const poller = stack.service.app.poller;
     await new Promise((resolve) => setTimeout(resolve, 300));
     const began = Date.now();

@@ -1,25 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { afterAll, describe, expect } from 'vitest';
+import { test } from '../support/fixtures.js';
 import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectWs, expectContiguous, RUN_PROGRESS, wsClient } from '../support/live.js';
 import { type RunningService, startService } from '../support/service.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+test.override({ simulatorOptions: { apiVersion: 'v1', stepMs: 40 } });
+
 describe('live progress over Redis pub/sub (REDIS_URL)', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
   let front: RunningService;
   let worker: RunningService;
   // A channel of this file's own, so parallel test files never hear each other.
   const channel = `ohr-test-${randomBytes(4).toString('hex')}`;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ apiVersion: 'v1', stepMs: 40, rateLimit: false });
+  test.beforeAll(async ({ db, sim }) => {
     const env = { REDIS_URL, REDIS_CHANNEL: channel };
     front = await startService(db.url, sim.url, { ...env, POLLER_ENABLED: 'false' }, { instanceId: 'front' });
     worker = await startService(db.url, sim.url, env, { instanceId: 'worker' });
@@ -27,11 +24,9 @@ describe('live progress over Redis pub/sub (REDIS_URL)', () => {
   afterAll(async () => {
     await front?.stop();
     await worker?.stop();
-    await sim?.stop();
-    await db?.drop();
   });
 
-  it('carries progress written by one instance to subscribers on another, through a Redis reconnect', async () => {
+  test('carries progress written by one instance to subscribers on another, through a Redis reconnect', async () => {
     const client = wsClient(front.url);
     const res = await gql(front.graphqlUrl, START_RUN, {
       input: { projectId: 'redis', compiledPrompt: '[sim:slow] via redis', repository: 'acme/app' },

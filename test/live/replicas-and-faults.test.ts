@@ -1,9 +1,8 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import WebSocket from 'ws';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
+import { test as fixtures } from '../support/fixtures.js';
+import { GET_RUN, gql, waitFor } from '../support/graphql.js';
 import {
   collectSse,
   collectWs,
@@ -12,45 +11,34 @@ import {
   RUN_PROGRESS,
   wsClient,
 } from '../support/live.js';
-import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
+import { startRun } from '../support/runs.js';
+import { type RunningService, TEST_TOKEN } from '../support/service.js';
+
+const test = fixtures
+  /** Does all the polling; no test talks to it, so it starts with the file. */
+  .extend('worker', { scope: 'file', auto: true }, ({ launch }) =>
+    launch({ POLL_LEASE_MS: '2000' }, { instanceId: 'worker' }),
+  )
+  /** Serves clients only: its poller is off. */
+  .extend('front', { scope: 'file' }, ({ launch }) =>
+    launch({ POLLER_ENABLED: 'false' }, { instanceId: 'front' }),
+  );
+test.override({ simulatorOptions: { apiVersion: 'v1', stepMs: 40 } });
 
 describe('live progress across replicas and faults', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  /** Serves clients only: its poller is off. */
-  let front: RunningService;
-  /** Does all the polling. */
-  let worker: RunningService;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ apiVersion: 'v1', stepMs: 40, rateLimit: false });
-    front = await startService(db.url, sim.url, { POLLER_ENABLED: 'false' }, { instanceId: 'front' });
-    worker = await startService(db.url, sim.url, { POLL_LEASE_MS: '2000' }, { instanceId: 'worker' });
-  });
-  afterAll(async () => {
-    await front?.stop();
-    await worker?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
-
-  async function startRun(url: string, prompt: string, projectId = 'replicas') {
-    const res = await gql(url, START_RUN, {
-      input: { projectId, compiledPrompt: prompt, repository: 'acme/app' },
-    });
-    expect(res.errors).toBeUndefined();
-    return res.data!.startRun.run.id as string;
+  /** A run on acme/app through the shared startRun; returns its id. */
+  async function startAppRun(url: string, prompt: string, projectId = 'replicas') {
+    return (await startRun(url, { projectId, compiledPrompt: prompt, repository: 'acme/app' })).id as string;
   }
 
-  async function storedSeqs(id: string): Promise<number[]> {
+  async function storedSeqs(front: RunningService, id: string): Promise<number[]> {
     const res = await gql(front.graphqlUrl, GET_RUN, { id });
     return res.data!.run.events.edges.map((e: { node: { seq: number } }) => e.node.seq);
   }
 
-  it("shows on one instance the progress that another instance's poller wrote", async () => {
+  test("shows on one instance the progress that another instance's poller wrote", async ({ front }) => {
     const client = wsClient(front.url);
-    const id = await startRun(front.graphqlUrl, '[sim:slow] cross-replica');
+    const id = await startAppRun(front.graphqlUrl, '[sim:slow] cross-replica');
     const sub = collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 0 });
     await sub.done;
     await client.dispose();
@@ -59,12 +47,15 @@ describe('live progress across replicas and faults', () => {
     expect(seqs[0]).toBe(1);
     expectContiguous(seqs);
     expect(sub.items.at(-1)!.status).toBe('COMPLETED');
-    expect(seqs).toEqual(await storedSeqs(id));
+    expect(seqs).toEqual(await storedSeqs(front, id));
   });
 
-  it('keeps a subscription whole through a database restart (every connection killed mid-run)', async () => {
+  test('keeps a subscription whole through a database restart (every connection killed mid-run)', async ({
+    db,
+    front,
+  }) => {
     const client = wsClient(front.url);
-    const id = await startRun(front.graphqlUrl, '[sim:slow] survive a restart');
+    const id = await startAppRun(front.graphqlUrl, '[sim:slow] survive a restart');
     const sub = collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 0 });
     await waitFor('the run to be running', async () => sub.items.some((e) => e.status === 'RUNNING'));
     const admin = new pg.Client({ connectionString: db.url });
@@ -82,11 +73,13 @@ describe('live progress across replicas and faults', () => {
     const seqs = sub.items.map((e) => e.seq);
     expectContiguous(seqs);
     expect(sub.items.at(-1)!.status).toBe('COMPLETED');
-    expect(seqs).toEqual(await storedSeqs(id));
+    expect(seqs).toEqual(await storedSeqs(front, id));
   });
 
-  it('lets a slow consumer fall behind without holding up others, then catch up in order', async () => {
-    const id = await startRun(front.graphqlUrl, '[sim:slow] slow reader');
+  test('lets a slow consumer fall behind without holding up others, then catch up in order', async ({
+    front,
+  }) => {
+    const id = await startAppRun(front.graphqlUrl, '[sim:slow] slow reader');
     // A raw graphql-transport-ws client whose socket stops reading (TCP backpressure).
     const slow = new WebSocket(`${front.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
     const received: LiveEventMessage[] = [];
@@ -129,8 +122,10 @@ describe('live progress across replicas and faults', () => {
     expect(received.map((e) => e.seq)).toEqual(quick.items.map((e) => e.seq));
   });
 
-  it('holds no queue for a subscriber that stops pulling: it reads from the log when asked', async () => {
-    const id = await startRun(front.graphqlUrl, 'nobody pulls');
+  test('holds no queue for a subscriber that stops pulling: it reads from the log when asked', async ({
+    front,
+  }) => {
+    const id = await startAppRun(front.graphqlUrl, 'nobody pulls');
     const principal = { name: 'test', projects: null };
     const iterator = await front.app.live.runProgress(id, 0, principal);
     await waitFor('the run to finish', async () => {
@@ -139,11 +134,11 @@ describe('live progress across replicas and faults', () => {
     });
     const seqs: number[] = [];
     for await (const event of { [Symbol.asyncIterator]: () => iterator }) seqs.push(event.seq);
-    expect(seqs).toEqual(await storedSeqs(id));
+    expect(seqs).toEqual(await storedSeqs(front, id));
     expect(front.app.live.open).toBe(0);
   });
 
-  it('streams runsChanged for the matching project only', async () => {
+  test('streams runsChanged for the matching project only', async ({ front }) => {
     const client = wsClient(front.url);
     const seen: Array<{ run: { id: string; projectId: string; status: string } }> = [];
     const sub = collectWs<{ run: { id: string; projectId: string; status: string } }>(
@@ -153,9 +148,9 @@ describe('live progress across replicas and faults', () => {
       (item) => seen.push(item),
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const a1 = await startRun(front.graphqlUrl, 'a1', 'dash-a');
-    const a2 = await startRun(front.graphqlUrl, 'a2', 'dash-a');
-    const b1 = await startRun(front.graphqlUrl, 'b1', 'dash-b');
+    const a1 = await startAppRun(front.graphqlUrl, 'a1', 'dash-a');
+    const a2 = await startAppRun(front.graphqlUrl, 'a2', 'dash-a');
+    const b1 = await startAppRun(front.graphqlUrl, 'b1', 'dash-b');
     await waitFor('both dash-a runs to complete', async () =>
       [a1, a2].every((id) => seen.some((m) => m.run.id === id && m.run.status === 'COMPLETED')),
     );
@@ -165,7 +160,7 @@ describe('live progress across replicas and faults', () => {
     expect(seen.some((m) => m.run.id === b1)).toBe(false);
   });
 
-  it('refuses subscriptions without a valid token on both transports', async () => {
+  test('refuses subscriptions without a valid token on both transports', async ({ front }) => {
     for (const token of [null, 'wrong-token']) {
       const closed = new Promise<number>((resolve) => {
         const client = wsClient(front.url, token, {

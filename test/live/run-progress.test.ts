@@ -1,44 +1,42 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
+import { describe, expect } from 'vitest';
+import { test } from '../support/fixtures.js';
+import { GET_RUN, gql, waitFor } from '../support/graphql.js';
 import { collectSse, collectWs, expectContiguous, RUN_PROGRESS, wsClient } from '../support/live.js';
-import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
+import { FINAL, startRun } from '../support/runs.js';
+import { type RunningService, TEST_TOKEN } from '../support/service.js';
 
-const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'];
+// The service detects the API version itself (OPENHANDS_API_VERSION=auto), as it did before fixtures.
+test.override({
+  simulatorOptions: { apiVersion: 'v1', stepMs: 40 },
+  serviceEnv: { OPENHANDS_API_VERSION: 'auto' },
+});
 
 describe('runProgress', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let service: RunningService;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ apiVersion: 'v1', stepMs: 40, rateLimit: false });
-    service = await startService(db.url, sim.url);
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
-
-  async function startRun(prompt = 'Fix it', extra: Record<string, unknown> = {}) {
-    const res = await gql(service.graphqlUrl, START_RUN, {
-      input: { projectId: 'live', compiledPrompt: prompt, repository: 'acme/app', ...extra },
+  /** A run in project 'live'; returns its id. */
+  async function startLiveRun(
+    service: RunningService,
+    prompt = 'Fix it',
+    extra: Record<string, unknown> = {},
+  ) {
+    const run = await startRun(service.graphqlUrl, {
+      projectId: 'live',
+      compiledPrompt: prompt,
+      repository: 'acme/app',
+      ...extra,
     });
-    expect(res.errors).toBeUndefined();
-    return res.data!.startRun.run.id as string;
+    return run.id as string;
   }
 
-  async function storedSeqs(id: string): Promise<number[]> {
+  async function storedSeqs(service: RunningService, id: string): Promise<number[]> {
     const res = await gql(service.graphqlUrl, GET_RUN, { id });
     return res.data!.run.events.edges.map((e: { node: { seq: number } }) => e.node.seq);
   }
 
-  it('follows a run from QUEUED to COMPLETED over graphql-ws, every seq once, in order', async () => {
+  test('follows a run from QUEUED to COMPLETED over graphql-ws, every seq once, in order', async ({
+    service,
+  }) => {
     const client = wsClient(service.url);
-    const id = await startRun('[sim:slow] add a feature');
+    const id = await startLiveRun(service, '[sim:slow] add a feature');
     const sub = collectWs(client, RUN_PROGRESS, { runId: id });
     await sub.done;
     await client.dispose();
@@ -53,13 +51,13 @@ describe('runProgress', () => {
     expect(last.percent).toBe(100);
     expect(last.run.id).toBe(id);
     // Nothing in the log was skipped: the subscription saw exactly the stored timeline.
-    const stored = await storedSeqs(id);
+    const stored = await storedSeqs(service, id);
     expect(seqs).toEqual(stored.slice(stored.indexOf(seqs[0])));
     expect(sub.items.filter((e) => FINAL.includes(e.status))).toHaveLength(1);
   });
 
-  it('follows a run over SSE with the same guarantees', async () => {
-    const id = await startRun('[sim:slow] sse please');
+  test('follows a run over SSE with the same guarantees', async ({ service }) => {
+    const id = await startLiveRun(service, '[sim:slow] sse please');
     const sub = collectSse(service.url, RUN_PROGRESS, { runId: id });
     await sub.done;
     sub.client.dispose();
@@ -67,12 +65,14 @@ describe('runProgress', () => {
     const seqs = sub.items.map((e) => e.seq);
     expectContiguous(seqs);
     expect(sub.items.at(-1)!.status).toBe('COMPLETED');
-    const stored = await storedSeqs(id);
+    const stored = await storedSeqs(service, id);
     expect(seqs).toEqual(stored.slice(stored.indexOf(seqs[0])));
   });
 
-  it('resumes with afterSeq after a disconnect mid-run, with no gap and no duplicate', async () => {
-    const id = await startRun('[sim:slow] resume me');
+  test('resumes with afterSeq after a disconnect mid-run, with no gap and no duplicate', async ({
+    service,
+  }) => {
+    const id = await startLiveRun(service, '[sim:slow] resume me');
     const first = wsClient(service.url);
     const part = collectWs(first, RUN_PROGRESS, { runId: id, afterSeq: 0 });
     await waitFor(
@@ -83,7 +83,7 @@ describe('runProgress', () => {
     await first.dispose();
     const seen = part.items.map((e) => e.seq);
     // Let the run move on while nobody listens.
-    await waitFor('more events stored', async () => (await storedSeqs(id)).length > seen.length + 1);
+    await waitFor('more events stored', async () => (await storedSeqs(service, id)).length > seen.length + 1);
 
     const second = wsClient(service.url);
     const rest = collectWs(second, RUN_PROGRESS, { runId: id, afterSeq: seen.at(-1) });
@@ -95,8 +95,8 @@ describe('runProgress', () => {
     expect(rest.items.at(-1)!.status).toBe('COMPLETED');
   });
 
-  it('replays and completes for a run that already finished', async () => {
-    const id = await startRun('quick one');
+  test('replays and completes for a run that already finished', async ({ service }) => {
+    const id = await startLiveRun(service, 'quick one');
     await waitFor('run to finish', async () => {
       const res = await gql(service.graphqlUrl, GET_RUN, { id });
       return FINAL.includes(res.data!.run.status);
@@ -110,7 +110,7 @@ describe('runProgress', () => {
     await pastEnd.done;
     await client.dispose();
     expect(replay.items.map((e) => e.seq)).toEqual(
-      await storedSeqs(id).then((s) => s.slice(0, replay.items.length)),
+      await storedSeqs(service, id).then((s) => s.slice(0, replay.items.length)),
     );
     expect(replay.items.at(-1)!.status).toBe('COMPLETED');
     expect(snapshot.items).toHaveLength(1);
@@ -118,13 +118,15 @@ describe('runProgress', () => {
     expect(pastEnd.items).toEqual([]);
   });
 
-  it('replays a finished run to many subscribers opened at the same moment, each from its own afterSeq', async () => {
-    const id = await startRun('quick one, many readers');
+  test('replays a finished run to many subscribers opened at the same moment, each from its own afterSeq', async ({
+    service,
+  }) => {
+    const id = await startLiveRun(service, 'quick one, many readers');
     await waitFor('run to finish', async () => {
       const res = await gql(service.graphqlUrl, GET_RUN, { id });
       return FINAL.includes(res.data!.run.status);
     });
-    const stored = await storedSeqs(id);
+    const stored = await storedSeqs(service, id);
     // A fresh feed for this run on this instance: the first subscriber's read is in flight while the
     // others ask; none of them may take "nothing loaded yet" for "nothing there".
     const client = wsClient(service.url);
@@ -138,7 +140,7 @@ describe('runProgress', () => {
     });
   });
 
-  it('answers NOT_FOUND for an unknown run', async () => {
+  test('answers NOT_FOUND for an unknown run', async ({ service }) => {
     const client = wsClient(service.url);
     const sub = collectWs(client, RUN_PROGRESS, { runId: 'run_00000000000000000000000000' });
     await sub.done.catch(() => {});
@@ -147,7 +149,7 @@ describe('runProgress', () => {
     expect(JSON.stringify(sub.errors)).toContain('NOT_FOUND');
   });
 
-  it('answers BAD_USER_INPUT for variables of the wrong type, on both transports', async () => {
+  test('answers BAD_USER_INPUT for variables of the wrong type, on both transports', async ({ service }) => {
     const variables = { runId: 'run_00000000000000000000000000', afterSeq: 'two' };
     const client = wsClient(service.url);
     const ws = collectWs(client, RUN_PROGRESS, variables);
@@ -170,8 +172,8 @@ describe('runProgress', () => {
     expect(body).toContain('afterSeq');
   });
 
-  it('delivers every event to 1,000 subscribers of one run', async () => {
-    const id = await startRun('[sim:slow] popular run');
+  test('delivers every event to 1,000 subscribers of one run', async ({ service }) => {
+    const id = await startLiveRun(service, '[sim:slow] popular run');
     const clients = Array.from({ length: 20 }, () => wsClient(service.url));
     const subs = clients.flatMap((client) =>
       Array.from({ length: 50 }, () => collectWs(client, RUN_PROGRESS, { runId: id, afterSeq: 0 })),
@@ -179,7 +181,7 @@ describe('runProgress', () => {
     expect(subs).toHaveLength(1000);
     await Promise.all(subs.map((s) => s.done));
     await Promise.all(clients.map((c) => c.dispose()));
-    const stored = await storedSeqs(id);
+    const stored = await storedSeqs(service, id);
     const expected = stored.slice(0, subs[0].items.length);
     for (const sub of subs) {
       expect(sub.errors).toEqual([]);

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { test } from '../support/fixtures.js';
 import { gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectSse, collectWs, type LiveEventMessage, RUN_PROGRESS, wsClient } from '../support/live.js';
-import { type Stack, startStack } from '../support/runs.js';
-import type { RunningService } from '../support/service.js';
 
 /** A selection that reads a variable below the root: its renders must not be shared across values. */
 const WITH_TIMELINE = `subscription($runId: ID!, $afterSeq: Int, $n: Int) {
@@ -28,17 +27,12 @@ async function renderCounts(url: string): Promise<{ own: number; shared: number 
   return { own: count('own'), shared: count('shared') };
 }
 
+test.override({ simulatorOptions: { apiVersion: 'v1', stepMs: 40 } });
+
 describe('subscription events are rendered once per event and selection', () => {
-  let stack: Stack;
-  let service: RunningService;
-
-  beforeAll(async () => {
-    stack = await startStack({ apiVersion: 'v1', stepMs: 40 });
-    service = stack.service;
-  });
-  afterAll(async () => stack?.stop());
-
-  it('shares renders across subscribers and resume points, on both transports, keeping each one whole', async () => {
+  test('shares renders across subscribers and resume points, on both transports, keeping each one whole', async ({
+    service,
+  }) => {
     const res = await gql(service.graphqlUrl, START_RUN, {
       input: { projectId: 'shared', compiledPrompt: '[sim:slow] shared', repository: 'acme/app' },
     });
@@ -96,7 +90,9 @@ describe('subscription events are rendered once per event and selection', () => 
     expect(shared).toBeGreaterThan(delivered * 0.8);
   });
 
-  it('gives runsChanged dashboards one read and one render per change, filtered per subscriber', async () => {
+  test('gives runsChanged dashboards one read and one render per change, filtered per subscriber', async ({
+    service,
+  }) => {
     const project = `dash-${Date.now()}`;
     const query = `subscription($p: String, $s: [RunStatus!]) { runsChanged(projectId: $p, status: $s) { seq run { id projectId status } } }`;
     const client = wsClient(service.url);

@@ -1,18 +1,17 @@
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { type ChildService, spawnService } from '../support/child-service.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { test } from '../support/fixtures.js';
+import { Receiver } from '../support/receiver.js';
 import { gql, sql, startRun, waitFor } from '../support/runs.js';
 import { type RunningService, startService } from '../support/service.js';
-import { Receiver } from './receiver.js';
 
 const CREATE = `mutation($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) { secret endpoint { id } } }`;
 
+test.override({ simulatorOptions: { stepMs: 40 } });
+
 describe('a replica killed (SIGKILL) mid-delivery', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
   let child: ChildService | undefined;
   let survivor: RunningService | undefined;
   const hook = new Receiver();
@@ -24,19 +23,18 @@ describe('a replica killed (SIGKILL) mid-delivery', () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 40, rateLimit: false });
     await hook.start();
   });
   afterAll(async () => {
     await child?.kill();
     await survivor?.stop();
     await hook.stop();
-    await sim?.stop();
-    await db?.drop();
   });
 
-  it('leaves the delivery to another replica once its lease runs out: sent again, same webhook-id', async () => {
+  test('leaves the delivery to another replica once its lease runs out: sent again, same webhook-id', async ({
+    db,
+    sim,
+  }) => {
     child = await spawnService(db.url, sim.url, env, 'doomed');
     const created = await gql(child.graphqlUrl, CREATE, {
       input: { projectId: 'crash', url: hook.url(), events: ['RUN_STARTED'] },

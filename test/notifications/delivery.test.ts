@@ -1,14 +1,14 @@
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { createApiToken } from '../../src/auth/token-admin.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { NotificationStore } from '../../src/notifications/store.js';
 import { DISABLE_AFTER_MS } from '../../src/notifications/worker.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { test } from '../support/fixtures.js';
+import { freePort } from '../support/ops.js';
+import { type Received, Receiver } from '../support/receiver.js';
 import { CANCEL_RUN, finalRun, gql, sql, startRun, waitFor, waitForStatus } from '../support/runs.js';
 import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
-import { freePort, type Received, Receiver } from './receiver.js';
 
 const ENDPOINT = 'id projectId url events enabled disabledReason failingSince previousSecretExpiresAt';
 const CREATE = `mutation($input: CreateWebhookEndpointInput!) {
@@ -52,9 +52,9 @@ async function metricValue(service: RunningService, series: string): Promise<num
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
+test.override({ simulatorOptions: { stepMs: 40 } });
+
 describe('run notifications (signed outbound webhooks)', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
   let a: RunningService;
   let b: RunningService;
   const receivers: Receiver[] = [];
@@ -90,9 +90,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     (await metricValue(a, `notification_attempts_total{${labels}}`)) +
     (await metricValue(b, `notification_attempts_total{${labels}}`));
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 40, rateLimit: false, maxConversations: 100 });
+  test.beforeAll(async ({ db, sim }) => {
     // Two replicas on one database; retries 100x faster than in production.
     const app = { notifyRetryScale: 0.01 };
     a = await startService(db.url, sim.url, env, { instanceId: 'replica-a', app });
@@ -102,11 +100,9 @@ describe('run notifications (signed outbound webhooks)', () => {
     await a?.stop();
     await b?.stop();
     for (const r of receivers) await r.stop();
-    await sim?.stop();
-    await db?.drop();
   });
 
-  it('delivers every event type once per change, signed, across two replicas', async () => {
+  test('delivers every event type once per change, signed, across two replicas', async ({ db, sim }) => {
     const hook = await receiver();
     const { secret, endpoint } = await createEndpoint('events', hook.url(), ALL_TYPES);
     const start = (via: RunningService, prompt: string) =>
@@ -178,7 +174,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(metrics).toMatch(/openhands_runner_notification_oldest_pending_seconds \d/);
   });
 
-  it('retries a 500 with growing waits, then delivers the same message', async () => {
+  test('retries a 500 with growing waits, then delivers the same message', async () => {
     const hook = await receiver();
     hook.answers = [500, 500];
     const { secret, endpoint } = await createEndpoint('retries', hook.url(), ['RUN_STARTED']);
@@ -204,7 +200,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     await gql(a.graphqlUrl, CANCEL_RUN, { id: run.id });
   });
 
-  it('honours Retry-After on 429', async () => {
+  test('honours Retry-After on 429', async () => {
     const hook = await receiver();
     hook.answers = [429];
     hook.retryAfter = '1';
@@ -215,7 +211,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     await gql(a.graphqlUrl, CANCEL_RUN, { id: run.id });
   });
 
-  it('retries while the receiver is down, then delivers once it is up', async () => {
+  test('retries while the receiver is down, then delivers once it is up', async () => {
     const port = await freePort();
     const { secret, endpoint } = await createEndpoint('down', `http://127.0.0.1:${port}/hook`, [
       'RUN_STARTED',
@@ -247,7 +243,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     await gql(a.graphqlUrl, CANCEL_RUN, { id: run.id });
   });
 
-  it('disables an endpoint that answers 410; re-enabled, a delivery can be sent again', async () => {
+  test('disables an endpoint that answers 410; re-enabled, a delivery can be sent again', async () => {
     const hook = await receiver();
     hook.answers = [410];
     const { endpoint } = await createEndpoint('gone', hook.url(), ['RUN_STARTED', 'RUN_CANCELLED']);
@@ -277,7 +273,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(hook.received[1].headers['webhook-id']).toBe(hook.received[0].headers['webhook-id']);
   });
 
-  it('disables an endpoint that has failed for days (DISABLE_AFTER_MS), not one failing for less', async () => {
+  test('disables an endpoint that has failed for days (DISABLE_AFTER_MS), not one failing for less', async () => {
     // The replicas run with the production DISABLE_AFTER_MS (5 days): the endpoints' failing clocks
     // are back-dated through the store instead of waiting.
     expect(DISABLE_AFTER_MS).toBe(5 * 86_400_000);
@@ -316,7 +312,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     await gql(a.graphqlUrl, CANCEL_RUN, { id: run.id });
   });
 
-  it('signs with both secrets during a rotation overlap, and only the new one after', async () => {
+  test('signs with both secrets during a rotation overlap, and only the new one after', async () => {
     const hook = await receiver();
     const created = await createEndpoint('rotate', hook.url(), ['RUN_STARTED', 'RUN_CANCELLED']);
     const rotated = await gql(a.graphqlUrl, ROTATE, { id: created.endpoint.id, overlap: 3600 });
@@ -342,7 +338,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(() => verified([cancelled], second)).toThrow();
   });
 
-  it('lets a project-scoped token manage only its project', async () => {
+  test('lets a project-scoped token manage only its project', async () => {
     const hook = await receiver();
     const other = await createEndpoint('not-yours', hook.url(), ['RUN_FAILED']);
     const { token } = await createApiToken(new TokenStore(a.app.database.prisma), {
@@ -371,7 +367,7 @@ describe('run notifications (signed outbound webhooks)', () => {
     expect(deleted.data!.deleteWebhookEndpoint.deleted).toBe(true);
   });
 
-  it('manages endpoints over REST too', async () => {
+  test('manages endpoints over REST too', async () => {
     const hook = await receiver();
     const rest = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(`${a.url}${path}`, {

@@ -1,11 +1,10 @@
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { NOTIFICATION_TYPES } from '../../src/notifications/types.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { test } from '../support/fixtures.js';
+import { type Received, Receiver } from '../support/receiver.js';
 import { CANCEL_RUN, gql, sql, waitFor, waitForStatus } from '../support/runs.js';
 import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
-import { type Received, Receiver } from './receiver.js';
 
 const START = `mutation($input: StartRunInput!) {
   startRun(input: $input) { created notifySecret notifyEndpointId run { id status } } }`;
@@ -24,9 +23,9 @@ function typesFor(requests: Received[], secret: string, runId: string): string[]
     .map((p) => p.type);
 }
 
+test.override({ simulatorOptions: { stepMs: 40 } });
+
 describe('a per-run notifyUrl on startRun', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
   let service: RunningService;
   const receivers: Receiver[] = [];
   const env = { NOTIFY_ALLOW_HTTP: 'true', NOTIFY_ALLOW_PRIVATE: 'true', NOTIFY_POLL_INTERVAL_MS: '50' };
@@ -57,19 +56,15 @@ describe('a per-run notifyUrl on startRun', () => {
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 40, rateLimit: false });
+  test.beforeAll(async ({ db, sim }) => {
     service = await startService(db.url, sim.url, env, { app: { notifyRetryScale: 0.01 } });
   });
   afterAll(async () => {
     await service?.stop();
     for (const r of receivers) await r.stop();
-    await sim?.stop();
-    await db?.drop();
   });
 
-  it('sends that run’s notifications there, signed with a secret of its own returned once', async () => {
+  test('sends that run’s notifications there, signed with a secret of its own returned once', async () => {
     const hook = await receiver();
     const started = await start({
       projectId: 'solo',
@@ -112,7 +107,7 @@ describe('a per-run notifyUrl on startRun', () => {
     expect(hook.received).toHaveLength(2);
   });
 
-  it('goes there as well as to the project’s endpoints, each signed with its own secret', async () => {
+  test('goes there as well as to the project’s endpoints, each signed with its own secret', async () => {
     const project = await receiver();
     const own = await receiver();
     const created = await gql(service.graphqlUrl, CREATE, {
@@ -135,7 +130,9 @@ describe('a per-run notifyUrl on startRun', () => {
     expect(() => typesFor(own.received, projectSecret, started.run.id)).toThrow();
   });
 
-  it('an idempotent replay returns the same secret and makes no second destination, even concurrently', async () => {
+  test('an idempotent replay returns the same secret and makes no second destination, even concurrently', async ({
+    db,
+  }) => {
     const hook = await receiver();
     const input = {
       projectId: 'replay',
@@ -163,7 +160,7 @@ describe('a per-run notifyUrl on startRun', () => {
     ]);
   });
 
-  it('over REST as notify_url: notify_secret in the answer, the same on a replay, in /openapi.json', async () => {
+  test('over REST as notify_url: notify_secret in the answer, the same on a replay, in /openapi.json', async () => {
     const hook = await receiver();
     const body = {
       project_id: 'rest-notify',
@@ -201,22 +198,16 @@ describe('a per-run notifyUrl on startRun', () => {
 });
 
 describe('notifyUrl without the opt-ins', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
   let service: RunningService;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 40, rateLimit: false });
+  test.beforeAll(async ({ db, sim }) => {
     service = await startService(db.url, sim.url, {});
   });
   afterAll(async () => {
     await service?.stop();
-    await sim?.stop();
-    await db?.drop();
   });
 
-  it('refuses http:// and private addresses as for endpoints, and creates no run', async () => {
+  test('refuses http:// and private addresses as for endpoints, and creates no run', async ({ db }) => {
     for (const [notifyUrl, message] of [
       ['http://93.184.216.34/hook', /notifyUrl must be https:\/\/.*NOTIFY_ALLOW_HTTP/],
       ['https://127.0.0.1/hook', /NOTIFY_ALLOW_PRIVATE/],
@@ -230,7 +221,7 @@ describe('notifyUrl without the opt-ins', () => {
       expect(res.errors?.[0].extensions?.code, notifyUrl).toBe('BAD_USER_INPUT');
       expect(res.errors?.[0].message, notifyUrl).toMatch(message);
     }
-    const rows = await sql(db.url, 'SELECT count(*)::int AS n FROM "Run"');
+    const rows = await sql(db.url, `SELECT count(*)::int AS n FROM "Run" WHERE "projectId" = 'strict'`);
     expect(rows).toEqual([{ n: 0 }]);
   });
 });

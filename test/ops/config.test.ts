@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadOpsConfig } from '../../src/config/ops.js';
 import { ConfigError, loadConfig } from '../../src/config/service.js';
 import { TokenBuckets } from '../../src/limits/rate-limiter.js';
-import { ROOT } from './support.js';
+import { ROOT } from '../support/ops.js';
 
 const read = (path: string) => readFileSync(`${ROOT}/${path}`, 'utf8');
 

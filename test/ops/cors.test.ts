@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/service.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
+import { test as fixtures } from '../support/fixtures.js';
+import { type RunningService, TEST_TOKEN } from '../support/service.js';
 
 const APP = 'https://app.example.com';
 const EVIL = 'https://evil.example.net';
@@ -33,29 +32,19 @@ function preflight(service: RunningService, path: string, origin: string) {
   });
 }
 
+// Three services with different CORS_ORIGINS on the file's database and simulator; their pollers stay off.
+const test = fixtures
+  .extend('sameOrigin', { scope: 'file' }, ({ launch }) => launch({ POLLER_ENABLED: 'false' }))
+  .extend('listed', { scope: 'file' }, ({ launch }) =>
+    launch({ POLLER_ENABLED: 'false', CORS_ORIGINS: `${APP}, http://localhost:5173` }),
+  )
+  .extend('anyOrigin', { scope: 'file' }, ({ launch }) =>
+    launch({ POLLER_ENABLED: 'false', CORS_ORIGINS: '*' }),
+  );
+
 describe('CORS', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let sameOrigin: RunningService;
-  let listed: RunningService;
-  let anyOrigin: RunningService;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ rateLimit: false });
-    const base = { POLLER_ENABLED: 'false' };
-    sameOrigin = await startService(db.url, sim.url, base);
-    listed = await startService(db.url, sim.url, { ...base, CORS_ORIGINS: `${APP}, http://localhost:5173` });
-    anyOrigin = await startService(db.url, sim.url, { ...base, CORS_ORIGINS: '*' });
-  });
-  afterAll(async () => {
-    await Promise.all([sameOrigin, listed, anyOrigin].map((s) => s?.stop()));
-    await sim?.stop();
-    await db?.drop();
-  });
-
   describe('by default (no CORS_ORIGINS): same-origin only', () => {
-    it('sends no CORS headers to a foreign origin, on GraphQL and REST', async () => {
+    test('sends no CORS headers to a foreign origin, on GraphQL and REST', async ({ sameOrigin }) => {
       for (const response of [await postGraphQL(sameOrigin, EVIL), await getRest(sameOrigin, EVIL)]) {
         // The request itself is served (same-origin pages and non-browser clients send Origin too)…
         expect(response.status).toBe(200);
@@ -66,7 +55,7 @@ describe('CORS', () => {
       }
     });
 
-    it('refuses preflights with 403 and a JSON body naming CORS_ORIGINS', async () => {
+    test('refuses preflights with 403 and a JSON body naming CORS_ORIGINS', async ({ sameOrigin }) => {
       for (const path of ['/graphql', '/runs']) {
         const response = await preflight(sameOrigin, path, EVIL);
         expect(response.status).toBe(403);
@@ -79,7 +68,7 @@ describe('CORS', () => {
   });
 
   describe('with CORS_ORIGINS listing origins', () => {
-    it('answers preflights of a listed origin, without credentials', async () => {
+    test('answers preflights of a listed origin, without credentials', async ({ listed }) => {
       for (const path of ['/graphql', '/runs']) {
         const response = await preflight(listed, path, APP);
         expect(response.status).toBe(204);
@@ -90,7 +79,7 @@ describe('CORS', () => {
       }
     });
 
-    it('lets a listed origin read GraphQL and REST answers, and no other origin', async () => {
+    test('lets a listed origin read GraphQL and REST answers, and no other origin', async ({ listed }) => {
       for (const origin of [APP, 'http://localhost:5173']) {
         for (const response of [await postGraphQL(listed, origin), await getRest(listed, origin)]) {
           expect(response.status).toBe(200);
@@ -104,14 +93,14 @@ describe('CORS', () => {
     });
   });
 
-  it('with CORS_ORIGINS=* allows any origin, still without credentials', async () => {
+  test('with CORS_ORIGINS=* allows any origin, still without credentials', async ({ anyOrigin }) => {
     const response = await postGraphQL(anyOrigin, EVIL);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('access-control-allow-credentials')).toBeNull();
     expect((await preflight(anyOrigin, '/runs', EVIL)).status).toBe(204);
   });
 
-  it('names CORS_ORIGINS when an entry is not an origin', () => {
+  test('names CORS_ORIGINS when an entry is not an origin', () => {
     expect(
       loadConfig({ CORS_ORIGINS: 'https://a.example.com/, http://b.example.com:8080' }).corsOrigins,
     ).toEqual(['https://a.example.com', 'http://b.example.com:8080']);

@@ -4,17 +4,18 @@
  * introspection size, and RunEvent.run loaded in one query per page.
  */
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { TokenVerifier } from '../../src/auth/tokens.js';
 import { createGraphQL } from '../../src/graphql/yoga.js';
 import type { Db } from '../../src/storage/database.js';
 import { type ChildService, spawnService } from '../support/child-service.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import type { TestDatabase } from '../support/database.js';
+import { test as fixtures, fixturesWith } from '../support/fixtures.js';
 import { gql, START_RUN, waitForStatus } from '../support/graphql.js';
 import { collectWs, wsClient } from '../support/live.js';
-import { FINAL, type Stack, startStack } from '../support/runs.js';
-import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
+import { FINAL } from '../support/runs.js';
+import { TEST_TOKEN } from '../support/service.js';
 
 function code(res: { errors?: Array<{ extensions?: Record<string, unknown> }> }): unknown {
   return res.errors?.[0]?.extensions?.code;
@@ -37,43 +38,38 @@ async function post(url: string, query: string, accept: string, token: string | 
 const aliased = (n: number, field: string) =>
   `{ ${Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
 
+const test = fixtures.extend('closed', { scope: 'file' }, ({ launch }) =>
+  launch({ POLLER_ENABLED: 'false', GRAPHQL_INTROSPECTION: 'false' }),
+);
+test.override({
+  serviceEnv: {
+    API_TOKENS: `${TEST_TOKEN},q-rate`,
+    GRAPHQL_MAX_COST: '5000',
+    GRAPHQL_MAX_DEPTH: '6',
+    GRAPHQL_MAX_ALIASES: '30',
+    // One refill a second: a loaded machine sending the burst slowly still runs out.
+    RATE_LIMIT_QUERIES_PER_MINUTE: '60',
+    RATE_LIMIT_QUERIES_BURST: '200',
+  },
+});
+/** A database of its own: the memory tests count every run in it. */
+const memoryTest = fixturesWith();
+
 describe('GraphQL limits', () => {
-  let stack: Stack;
   let url: string;
-  let closed: RunningService;
   let runId: string;
 
-  beforeAll(async () => {
-    stack = await startStack(
-      {},
-      {
-        API_TOKENS: `${TEST_TOKEN},q-rate`,
-        GRAPHQL_MAX_COST: '5000',
-        GRAPHQL_MAX_DEPTH: '6',
-        GRAPHQL_MAX_ALIASES: '30',
-        // One refill a second: a loaded machine sending the burst slowly still runs out.
-        RATE_LIMIT_QUERIES_PER_MINUTE: '60',
-        RATE_LIMIT_QUERIES_BURST: '200',
-      },
-    );
+  test.beforeAll(async ({ stack }) => {
     url = stack.url;
-    closed = await startService(stack.db.url, stack.sim.url, {
-      POLLER_ENABLED: 'false',
-      GRAPHQL_INTROSPECTION: 'false',
-    });
     const started = await gql(url, START_RUN, {
       input: { projectId: 'limits', compiledPrompt: 'p', repository: 'acme/app' },
     });
     runId = started.data!.startRun.run.id;
     await waitForStatus(url, runId, FINAL);
   });
-  afterAll(async () => {
-    await closed?.stop();
-    await stack?.stop();
-  });
 
   describe('cost weighs large fields (GRAPHQL_MAX_COST)', () => {
-    it('counts compiledPrompt by its size limit, so pages of prompts are refused', async () => {
+    test('counts compiledPrompt by its size limit, so pages of prompts are refused', async () => {
       const prompts = await gql(url, '{ runs(first: 100) { edges { node { compiledPrompt } } } }');
       expect(code(prompts)).toBe('QUERY_TOO_COMPLEX');
       expect(prompts.errors![0].extensions!.cost as number).toBeGreaterThan(19_000);
@@ -91,7 +87,7 @@ describe('GraphQL limits', () => {
       ).toBeUndefined();
     });
 
-    it('counts event data and message by their weight too', async () => {
+    test('counts event data and message by their weight too', async () => {
       const events = 'events(first: 100) { edges { node { data message } } }';
       const one = `query($id: ID!) { a: run(id: $id) { ${events} } }`;
       expect((await gql(url, one, { id: runId })).errors).toBeUndefined();
@@ -99,7 +95,7 @@ describe('GraphQL limits', () => {
       expect(code(await gql(url, two, { id: runId }))).toBe('QUERY_TOO_COMPLEX');
     });
 
-    it('costs a variable left out with its declared default, as execution uses it', async () => {
+    test('costs a variable left out with its declared default, as execution uses it', async () => {
       const withDefaults =
         'query($n: Int = 100, $m: Int = 100) { runs(first: $n) { edges { node { events(first: $m) { totalCount } } } } }';
       expect(code(await gql(url, withDefaults))).toBe('QUERY_TOO_COMPLEX');
@@ -108,7 +104,9 @@ describe('GraphQL limits', () => {
       expect(code(await gql(url, literal))).toBe('QUERY_TOO_COMPLEX');
     });
 
-    it('costs a subscription the same way when it opens (each event carries what it selects)', async () => {
+    test('costs a subscription the same way when it opens (each event carries what it selects)', async ({
+      stack,
+    }) => {
       const client = wsClient(stack.service.url);
       try {
         const prompts = Array.from({ length: 26 }, (_, i) => `p${i}: run { compiledPrompt }`).join(' ');
@@ -121,7 +119,7 @@ describe('GraphQL limits', () => {
     });
   });
 
-  it('refuses more aliases than GRAPHQL_MAX_ALIASES with TOO_MANY_ALIASES (400)', async () => {
+  test('refuses more aliases than GRAPHQL_MAX_ALIASES with TOO_MANY_ALIASES (400)', async () => {
     expect((await gql(url, aliased(30, '__typename'))).errors).toBeUndefined();
     const res = await gql(url, aliased(31, '__typename'));
     expect(code(res)).toBe('TOO_MANY_ALIASES');
@@ -130,7 +128,7 @@ describe('GraphQL limits', () => {
   });
 
   describe('introspection size', () => {
-    it('allows one __schema per document (INTROSPECTION_TOO_LARGE), and the alias cap bounds __type', async () => {
+    test('allows one __schema per document (INTROSPECTION_TOO_LARGE), and the alias cap bounds __type', async () => {
       const two = await gql(url, '{ a: __schema { types { name } } b: __schema { types { name } } }');
       expect(code(two)).toBe('INTROSPECTION_TOO_LARGE');
       expect(two.status).toBe(400);
@@ -144,7 +142,7 @@ describe('GraphQL limits', () => {
 
   describe('refusals answer 400 whatever the Accept header', () => {
     for (const accept of ['application/json', '*/*', 'application/graphql-response+json']) {
-      it(`QUERY_TOO_DEEP and DOCUMENT_TOO_LARGE with Accept: ${accept}`, async () => {
+      test(`QUERY_TOO_DEEP and DOCUMENT_TOO_LARGE with Accept: ${accept}`, async () => {
         const deep = await post(
           url,
           '{ runs(first: 1) { edges { node { events(first: 1) { edges { node { run { id } } } } } } } }',
@@ -163,7 +161,7 @@ describe('GraphQL limits', () => {
   });
 
   describe('authentication comes before validation', () => {
-    it('answers 401 UNAUTHENTICATED to an invalid document without a token, with no schema hints', async () => {
+    test('answers 401 UNAUTHENTICATED to an invalid document without a token, with no schema hints', async () => {
       for (const token of [null, 'wrong-token']) {
         const res = await post(url, '{ runz { id } }', 'application/json', token);
         expect(res.status).toBe(401);
@@ -174,7 +172,9 @@ describe('GraphQL limits', () => {
       }
     });
 
-    it('gives no "Did you mean" suggestions when introspection is off, and still does when on', async () => {
+    test('gives no "Did you mean" suggestions when introspection is off, and still does when on', async ({
+      closed,
+    }) => {
       const off = await gql(closed.graphqlUrl, '{ runz { id } runs(firts: 1) { totalCount } }');
       expect(off.errors!.map((e) => e.extensions?.code)).toEqual([
         'GRAPHQL_VALIDATION_FAILED',
@@ -188,7 +188,9 @@ describe('GraphQL limits', () => {
   });
 
   describe('query rate per token (RATE_LIMIT_QUERIES_PER_MINUTE / _BURST)', () => {
-    it('allows a burst of queries, then answers RATE_LIMITED (429) with a retry time', async () => {
+    test('allows a burst of queries, then answers RATE_LIMITED (429) with a retry time', async ({
+      stack,
+    }) => {
       let limited: Awaited<ReturnType<typeof post>> | undefined;
       let allowed = 0;
       for (let i = 0; i < 260 && !limited; i++) {
@@ -215,7 +217,7 @@ describe('GraphQL limits', () => {
   });
 
   describe('RunEvent.run', () => {
-    it('loads the run of a whole page of events with one query', async () => {
+    test('loads the run of a whole page of events with one query', async ({ stack }) => {
       const app = stack.service.app;
       const prisma = app.database.prisma as Db;
       let runReads = 0;
@@ -264,18 +266,14 @@ describe('GraphQL limits', () => {
 describe('one query cannot exhaust memory (child service, 128 MiB heap)', () => {
   const PROMPT = 'p'.repeat(200_000);
   const ATTACK = aliased(66, 'runs(first: 100) { edges { node { compiledPrompt } } }');
-  let db: TestDatabase;
+  const test = memoryTest;
   let child: ChildService | undefined;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
   afterAll(async () => {
     await child?.kill();
-    await db?.drop();
   });
 
-  const start = (env: Record<string, string>) =>
+  const start = (db: TestDatabase, env: Record<string, string>) =>
     spawnService(db.url, 'http://127.0.0.1:9', { POLLER_ENABLED: 'false', ...env }, 'memory', [
       '--max-old-space-size=128',
     ]);
@@ -289,8 +287,8 @@ describe('one query cannot exhaust memory (child service, 128 MiB heap)', () => 
     }
   }
 
-  it('refuses 66 aliased pages of 200,000-character prompts up front and stays up', async () => {
-    child = await start({});
+  test('refuses 66 aliased pages of 200,000-character prompts up front and stays up', async ({ db }) => {
+    child = await start(db, {});
     await seed(child.graphqlUrl);
     const res = await gql(child.graphqlUrl, ATTACK);
     expect(['TOO_MANY_ALIASES', 'QUERY_TOO_COMPLEX']).toContain(code(res));
@@ -301,8 +299,10 @@ describe('one query cannot exhaust memory (child service, 128 MiB heap)', () => 
     child = undefined;
   });
 
-  it('with the cost and alias limits raised, stops at GRAPHQL_MAX_RESPONSE_BYTES and stays up', async () => {
-    child = await start({ GRAPHQL_MAX_COST: '100000000', GRAPHQL_MAX_ALIASES: '1000' });
+  test('with the cost and alias limits raised, stops at GRAPHQL_MAX_RESPONSE_BYTES and stays up', async ({
+    db,
+  }) => {
+    child = await start(db, { GRAPHQL_MAX_COST: '100000000', GRAPHQL_MAX_ALIASES: '1000' });
     const res = await gql(child.graphqlUrl, ATTACK);
     expect(code(res)).toBe('RESPONSE_TOO_LARGE');
     expect(res.errors).toHaveLength(1);

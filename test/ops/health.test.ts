@@ -1,13 +1,13 @@
 import type { ServerResponse } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { VERSION } from '../../src/app.js';
 import { type HealthDeps, ready } from '../../src/http/health.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { adminUrl, createTestDatabase, type TestDatabase } from '../support/database.js';
+import { adminUrl, createTestDatabase } from '../support/database.js';
+import { test } from '../support/fixtures.js';
 import { gql, waitFor } from '../support/graphql.js';
+import { freePort } from '../support/ops.js';
 import { sql } from '../support/runs.js';
-import { type RunningService, startService } from '../support/service.js';
-import { freePort } from './support.js';
+import { startService } from '../support/service.js';
 
 async function get(url: string) {
   const started = Date.now();
@@ -20,22 +20,7 @@ async function get(url: string) {
 }
 
 describe('GET /health and GET /ready', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let service: RunningService;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 30, rateLimit: false });
-    service = await startService(db.url, sim.url, { OPENHANDS_API_VERSION: 'v1' });
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
-
-  it('/health is public and reports ok, the version and the uptime', async () => {
+  test('/health is public and reports ok, the version and the uptime', async ({ service }) => {
     const res = await get(`${service.url}/health`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -48,7 +33,7 @@ describe('GET /health and GET /ready', () => {
     expect((await get(`${service.url}/ready`)).body).toEqual({ ready: true });
   });
 
-  it('/health stays 200, degraded, when OpenHands is unreachable, and answers quickly', async () => {
+  test('/health stays 200, degraded, when OpenHands is unreachable, and answers quickly', async ({ db }) => {
     const nowhere = `http://127.0.0.1:${await freePort()}`;
     const lonely = await startService(db.url, nowhere, {
       POLLER_ENABLED: 'false',
@@ -65,7 +50,9 @@ describe('GET /health and GET /ready', () => {
     }
   });
 
-  it('/health answers 503 while the database is unreachable, and ok again once it is back', async () => {
+  test('/health answers 503 while the database is unreachable, and ok again once it is back', async ({
+    sim,
+  }) => {
     const own = await createTestDatabase();
     const svc = await startService(own.url, sim.url, { OPENHANDS_API_VERSION: 'v1' });
     // Not the shared server: only this test's database refuses connections for a while.
@@ -106,8 +93,10 @@ describe('GET /health and GET /ready', () => {
     }
   });
 
-  it('/ready answers 503 as soon as shutdown starts (SHUTDOWN_DELAY_MS) while requests are still served', async () => {
-    const svc = await startService(db.url, sim.url, { POLLER_ENABLED: 'false', SHUTDOWN_DELAY_MS: '1500' });
+  test('/ready answers 503 as soon as shutdown starts (SHUTDOWN_DELAY_MS) while requests are still served', async ({
+    launch,
+  }) => {
+    const svc = await launch({ POLLER_ENABLED: 'false', SHUTDOWN_DELAY_MS: '1500' });
     expect((await get(`${svc.url}/ready`)).status).toBe(200);
     const stopping = svc.stop();
     try {
@@ -122,7 +111,7 @@ describe('GET /health and GET /ready', () => {
     await expect(fetch(`${svc.url}/ready`)).rejects.toThrow();
   });
 
-  it('/ready answers 503 until the service is started (migrations are applied before that)', () => {
+  test('/ready answers 503 until the service is started (migrations are applied before that)', () => {
     let status = 0;
     let body = '';
     const res = {

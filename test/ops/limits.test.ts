@@ -1,12 +1,11 @@
 import { getIntrospectionQuery } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import WebSocket from 'ws';
 import { loadOpsConfig } from '../../src/config/ops.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { test as fixtures } from '../support/fixtures.js';
 import { gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectSse, collectWs, wsClient } from '../support/live.js';
-import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
+import { type RunningService, TEST_TOKEN } from '../support/service.js';
 
 const RUNS_CHANGED = 'subscription { runsChanged { seq run { id } } }';
 
@@ -34,39 +33,34 @@ function code(res: { errors?: Array<{ extensions?: Record<string, unknown> }> })
   return res.errors?.[0]?.extensions?.code;
 }
 
+// One database and simulator; the abuse-limit service, and two plain ones for introspection.
+const test = fixtures
+  .extend('open', { scope: 'file' }, ({ launch }) => launch({ POLLER_ENABLED: 'false' }))
+  .extend('closed', { scope: 'file' }, ({ launch }) =>
+    launch({ POLLER_ENABLED: 'false', GRAPHQL_INTROSPECTION: 'false' }),
+  );
+test.override({
+  serviceEnv: {
+    POLLER_ENABLED: 'false',
+    API_TOKENS: `${TEST_TOKEN},rate-a,rate-b,sub-token,conn-token`,
+    GRAPHQL_MAX_DEPTH: '6',
+    GRAPHQL_MAX_COST: '600',
+    GRAPHQL_MAX_DOCUMENT_BYTES: '4000',
+    GRAPHQL_MAX_TOKENS: '300',
+    GRAPHQL_MAX_BODY_BYTES: '16384',
+    RATE_LIMIT_MUTATIONS_PER_MINUTE: '6',
+    RATE_LIMIT_MUTATIONS_BURST: '3',
+    MAX_SUBSCRIPTIONS_PER_TOKEN: '2',
+    MAX_CONNECTIONS_PER_TOKEN: '2',
+  },
+});
+
 describe('abuse limits', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let service: RunningService;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 30, rateLimit: false });
-    service = await startService(db.url, sim.url, {
-      POLLER_ENABLED: 'false',
-      API_TOKENS: `${TEST_TOKEN},rate-a,rate-b,sub-token,conn-token`,
-      GRAPHQL_MAX_DEPTH: '6',
-      GRAPHQL_MAX_COST: '600',
-      GRAPHQL_MAX_DOCUMENT_BYTES: '4000',
-      GRAPHQL_MAX_TOKENS: '300',
-      GRAPHQL_MAX_BODY_BYTES: '16384',
-      RATE_LIMIT_MUTATIONS_PER_MINUTE: '6',
-      RATE_LIMIT_MUTATIONS_BURST: '3',
-      MAX_SUBSCRIPTIONS_PER_TOKEN: '2',
-      MAX_CONNECTIONS_PER_TOKEN: '2',
-    });
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
-
   describe('query depth (GRAPHQL_MAX_DEPTH)', () => {
     const deep =
       '{ runs(first: 1) { edges { node { events(first: 1) { edges { node { run { id } } } } } } } }';
 
-    it('refuses a deeper operation with QUERY_TOO_DEEP before running it', async () => {
+    test('refuses a deeper operation with QUERY_TOO_DEEP before running it', async ({ service }) => {
       const res = await gql(service.graphqlUrl, deep);
       expect(code(res)).toBe('QUERY_TOO_DEEP');
       expect(res.errors![0].extensions).toMatchObject({ depth: 8, maxDepth: 6 });
@@ -74,7 +68,7 @@ describe('abuse limits', () => {
       expect(res.status).toBe(400);
     });
 
-    it('counts depth through fragments, and allows what fits', async () => {
+    test('counts depth through fragments, and allows what fits', async ({ service }) => {
       const viaFragment = `fragment F on Run { events(first: 1) { edges { node { run { id } } } } }
         { runs(first: 1) { edges { node { ...F } } } }`;
       expect(code(await gql(service.graphqlUrl, viaFragment))).toBe('QUERY_TOO_DEEP');
@@ -85,7 +79,7 @@ describe('abuse limits', () => {
       expect(fits.errors).toBeUndefined();
     });
 
-    it('applies to graphql-ws subscriptions too', async () => {
+    test('applies to graphql-ws subscriptions too', async ({ service }) => {
       const client = wsClient(service.url);
       try {
         const sub = collectWs(
@@ -105,7 +99,9 @@ describe('abuse limits', () => {
     const nested =
       'query($n: Int, $m: Int) { runs(first: $n) { edges { node { events(first: $m) { totalCount } } } } }';
 
-    it('refuses nested big pages with QUERY_TOO_COMPLEX, counting the variables actually sent', async () => {
+    test('refuses nested big pages with QUERY_TOO_COMPLEX, counting the variables actually sent', async ({
+      service,
+    }) => {
       const literal = await gql(
         service.graphqlUrl,
         '{ runs(first: 100) { edges { node { events(first: 100) { totalCount } } } } }',
@@ -121,13 +117,13 @@ describe('abuse limits', () => {
   });
 
   describe('document size (GRAPHQL_MAX_DOCUMENT_BYTES, GRAPHQL_MAX_TOKENS)', () => {
-    it('refuses a document over the byte limit with DOCUMENT_TOO_LARGE', async () => {
+    test('refuses a document over the byte limit with DOCUMENT_TOO_LARGE', async ({ service }) => {
       const res = await gql(service.graphqlUrl, `{ __typename }\n# ${'x'.repeat(5000)}`);
       expect(code(res)).toBe('DOCUMENT_TOO_LARGE');
       expect(res.errors![0].extensions).toMatchObject({ maxBytes: 4000 });
     });
 
-    it('refuses a document with too many tokens with DOCUMENT_TOO_LARGE', async () => {
+    test('refuses a document with too many tokens with DOCUMENT_TOO_LARGE', async ({ service }) => {
       const aliases = Array.from({ length: 150 }, (_, i) => `a${i}: __typename`).join(' ');
       expect(Buffer.byteLength(aliases)).toBeLessThan(4000);
       const res = await gql(service.graphqlUrl, `{ ${aliases} }`);
@@ -135,7 +131,9 @@ describe('abuse limits', () => {
       expect(res.errors![0].extensions).toMatchObject({ maxTokens: 300 });
     });
 
-    it('refuses it over graphql-ws as an error for that operation, keeping the socket', async () => {
+    test('refuses it over graphql-ws as an error for that operation, keeping the socket', async ({
+      service,
+    }) => {
       const closes: number[] = [];
       const client = wsClient(service.url, TEST_TOKEN, {
         on: { closed: (e) => closes.push((e as { code: number }).code) },
@@ -161,7 +159,7 @@ describe('abuse limits', () => {
       variables: { input: { projectId: 'big', compiledPrompt: 'x'.repeat(20_000) } },
     });
 
-    it('answers 413 REQUEST_ENTITY_TOO_LARGE with a Content-Length over the limit', async () => {
+    test('answers 413 REQUEST_ENTITY_TOO_LARGE with a Content-Length over the limit', async ({ service }) => {
       const res = await raw(service.graphqlUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -171,7 +169,7 @@ describe('abuse limits', () => {
       expect(code(res.body)).toBe('REQUEST_ENTITY_TOO_LARGE');
     });
 
-    it('answers 413 for a chunked body that grows past the limit', async () => {
+    test('answers 413 for a chunked body that grows past the limit', async ({ service }) => {
       const bytes = new TextEncoder().encode(bigBody);
       const stream = new ReadableStream({
         start(controller) {
@@ -191,7 +189,9 @@ describe('abuse limits', () => {
       expect(rows).toBe(0);
     });
 
-    it('refuses a body bigger than any route takes on every route, before routing (413)', async () => {
+    test('refuses a body bigger than any route takes on every route, before routing (413)', async ({
+      service,
+    }) => {
       for (const path of ['/health', '/metrics', '/nowhere']) {
         const res = await raw(`${service.url}${path}`, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) });
         expect(res.status, path).toBe(413);
@@ -199,7 +199,7 @@ describe('abuse limits', () => {
       }
     });
 
-    it('closes a WebSocket that sends a bigger message (1009)', async () => {
+    test('closes a WebSocket that sends a bigger message (1009)', async ({ service }) => {
       const socket = new WebSocket(`${service.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
       await new Promise((resolve, reject) => {
         socket.once('open', resolve);
@@ -213,14 +213,14 @@ describe('abuse limits', () => {
     });
   });
 
-  it('page size (MAX_PAGE_SIZE): refuses first > max with BAD_USER_INPUT on first', async () => {
+  test('page size (MAX_PAGE_SIZE): refuses first > max with BAD_USER_INPUT on first', async ({ service }) => {
     const res = await gql(service.graphqlUrl, '{ runs(first: 101) { totalCount } }');
     expect(code(res)).toBe('BAD_USER_INPUT');
     expect(res.errors![0].extensions!.field).toBe('first');
   });
 
   describe('mutation rate per token (RATE_LIMIT_MUTATIONS_PER_MINUTE / _BURST)', () => {
-    const start = (token: string, n: number) =>
+    const start = (service: RunningService, token: string, n: number) =>
       gql(
         service.graphqlUrl,
         START_RUN,
@@ -228,9 +228,11 @@ describe('abuse limits', () => {
         token,
       );
 
-    it('allows a burst, then answers RATE_LIMITED with a retry time, over GraphQL and REST alike', async () => {
-      for (let i = 0; i < 3; i++) expect((await start('rate-a', i)).errors).toBeUndefined();
-      const limited = await start('rate-a', 3);
+    test('allows a burst, then answers RATE_LIMITED with a retry time, over GraphQL and REST alike', async ({
+      service,
+    }) => {
+      for (let i = 0; i < 3; i++) expect((await start(service, 'rate-a', i)).errors).toBeUndefined();
+      const limited = await start(service, 'rate-a', 3);
       expect(code(limited)).toBe('RATE_LIMITED');
       expect(limited.errors![0].extensions).toMatchObject({ limit: 'mutations' });
       const retryAfter = limited.errors![0].extensions!.retryAfterSeconds as number;
@@ -261,7 +263,7 @@ describe('abuse limits', () => {
       expect(code(cancel)).toBe('RATE_LIMITED');
 
       // Another token has its own bucket; queries are not limited.
-      expect((await start('rate-b', 0)).errors).toBeUndefined();
+      expect((await start(service, 'rate-b', 0)).errors).toBeUndefined();
       expect(
         (await gql(service.graphqlUrl, '{ runs(first: 1) { totalCount } }', {}, 'rate-a')).errors,
       ).toBeUndefined();
@@ -271,7 +273,9 @@ describe('abuse limits', () => {
   });
 
   describe('open subscriptions per token (MAX_SUBSCRIPTIONS_PER_TOKEN)', () => {
-    it('refuses one more with RATE_LIMITED (limit: subscriptions) and allows it again after one closes', async () => {
+    test('refuses one more with RATE_LIMITED (limit: subscriptions) and allows it again after one closes', async ({
+      service,
+    }) => {
       const client = wsClient(service.url, 'sub-token');
       try {
         const first = collectWs(client, RUNS_CHANGED, {});
@@ -313,7 +317,7 @@ describe('abuse limits', () => {
 
   describe('open WebSockets per token (MAX_CONNECTIONS_PER_TOKEN)', () => {
     /** Connects (lazy clients connect on their first subscription) and reports how the socket fared. */
-    function connect(token: string) {
+    function connect(service: RunningService, token: string) {
       let closedWith: { code: number; reason: string } | undefined;
       const connected = new Promise<boolean>((resolve) => {
         const client = wsClient(service.url, token, {
@@ -332,18 +336,20 @@ describe('abuse limits', () => {
     }
     const handles: Array<ReturnType<typeof wsClient>> = [];
 
-    it('closes one socket too many with 1008 and the reason, and accepts it again once one is gone', async () => {
+    test('closes one socket too many with 1008 and the reason, and accepts it again once one is gone', async ({
+      service,
+    }) => {
       try {
-        const a = connect('conn-token');
-        const b = connect('conn-token');
+        const a = connect(service, 'conn-token');
+        const b = connect(service, 'conn-token');
         expect(await a.connected).toBe(true);
         expect(await b.connected).toBe(true);
-        const c = connect('conn-token');
+        const c = connect(service, 'conn-token');
         expect(await c.connected).toBe(false);
         expect(c.closed()).toMatchObject({ code: 1008 });
         expect(c.closed()?.reason).toMatch(/Too many open connections for this token \(at most 2\)/);
         // Another token is unaffected.
-        expect(await connect('rate-a').connected).toBe(true);
+        expect(await connect(service, 'rate-a').connected).toBe(true);
         const metrics = await (await fetch(`${service.url}/metrics`)).text();
         expect(metrics).toMatch(/openhands_runner_rate_limited_total\{limit="connections"\} 1/);
 
@@ -358,7 +364,7 @@ describe('abuse limits', () => {
             ) <= 2,
           5000,
         );
-        expect(await connect('conn-token').connected).toBe(true);
+        expect(await connect(service, 'conn-token').connected).toBe(true);
       } finally {
         await Promise.all(handles.map((h) => h.dispose()));
       }
@@ -368,7 +374,7 @@ describe('abuse limits', () => {
   describe('CSRF prevention (browser-style requests)', () => {
     const body = JSON.stringify({ query: '{ __typename }' });
 
-    it('refuses a text/plain or form POST with 403 CSRF_PREVENTED', async () => {
+    test('refuses a text/plain or form POST with 403 CSRF_PREVENTED', async ({ service }) => {
       for (const type of [
         'text/plain',
         'application/x-www-form-urlencoded',
@@ -384,7 +390,7 @@ describe('abuse limits', () => {
       }
     });
 
-    it('refuses a GET without a custom header, accepts it with one', async () => {
+    test('refuses a GET without a custom header, accepts it with one', async ({ service }) => {
       const url = `${service.graphqlUrl}?query=${encodeURIComponent('{ __typename }')}`;
       const plain = await raw(url, { method: 'GET', headers: { accept: 'application/json' } });
       expect(plain.status).toBe(403);
@@ -400,37 +406,22 @@ describe('abuse limits', () => {
 });
 
 describe('introspection (GRAPHQL_INTROSPECTION)', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let open: RunningService;
-  let closed: RunningService;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 30, rateLimit: false });
-    open = await startService(db.url, sim.url, { POLLER_ENABLED: 'false' });
-    closed = await startService(db.url, sim.url, { POLLER_ENABLED: 'false', GRAPHQL_INTROSPECTION: 'false' });
-  });
-  afterAll(async () => {
-    await open?.stop();
-    await closed?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
-
-  it('is off by default in production and configurable', () => {
+  test('is off by default in production and configurable', () => {
     expect(loadOpsConfig({ NODE_ENV: 'production' }).introspection).toBe(false);
     expect(loadOpsConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
     expect(loadOpsConfig({}).introspection).toBe(true);
   });
 
-  it('when on: the full introspection query passes the default limits', async () => {
+  test('when on: the full introspection query passes the default limits', async ({ open }) => {
     const res = await gql(open.graphqlUrl, getIntrospectionQuery());
     expect(res.errors).toBeUndefined();
     expect(res.data!.__schema.queryType.name).toBe('Query');
   });
 
-  it('when off: __schema and __type are refused with INTROSPECTION_DISABLED, __typename works, no GraphiQL', async () => {
+  test('when off: __schema and __type are refused with INTROSPECTION_DISABLED, __typename works, no GraphiQL', async ({
+    open,
+    closed,
+  }) => {
     const schema = await gql(closed.graphqlUrl, '{ __schema { types { name } } }');
     expect(code(schema)).toBe('INTROSPECTION_DISABLED');
     const type = await gql(closed.graphqlUrl, '{ __type(name: "Run") { name } }');

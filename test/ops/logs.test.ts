@@ -1,17 +1,16 @@
 import { sign } from '@octokit/webhooks-methods';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.js';
 import { createApiToken } from '../../src/auth/token-admin.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { hashToken } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config/service.js';
 import { createLogger } from '../../src/logger.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { test } from '../support/fixtures.js';
 import { GET_RUN, gql, waitFor } from '../support/graphql.js';
 import { collectWs, wsClient } from '../support/live.js';
-import { postGitHub, pullRequestPayload } from '../webhooks/helpers.js';
-import { getMetrics } from './support.js';
+import { getMetrics } from '../support/ops.js';
+import { postGitHub, pullRequestPayload } from '../support/webhooks.js';
 
 // Every secret the service handles; none may appear in a log line.
 const ENV_TOKEN = 'env-token-3f9a7c1e5b2d';
@@ -20,17 +19,16 @@ const OPENHANDS_KEY = 'openhands-session-key-77c2e9';
 const GITHUB_SECRET = 'github-hook-secret-41bb0a';
 const METRICS_TOKEN = 'metrics-token-a91c44';
 
+test.override({ simulatorOptions: { sessionApiKey: OPENHANDS_KEY } });
+
 describe('logs', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
   let app: App;
   let url: string;
   let stored: string;
   const lines: string[] = [];
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 30, rateLimit: false, sessionApiKey: OPENHANDS_KEY });
+  // The app is built here rather than by the service fixture: it needs the real logger writing into `lines`.
+  test.beforeAll(async ({ db, sim }) => {
     const config = loadConfig({
       DATABASE_URL: db.url,
       OPENHANDS_BASE_URL: sim.url,
@@ -51,8 +49,6 @@ describe('logs', () => {
   });
   afterAll(async () => {
     await app?.stop();
-    await sim?.stop();
-    await db?.drop();
   });
 
   const parsed = () => lines.map((line) => JSON.parse(line) as Record<string, any>);

@@ -1,36 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../tools/simulator/index.js';
-import type { TestDatabase } from '../support/database.js';
+import { describe, expect } from 'vitest';
+import { test } from '../support/fixtures.js';
 import { gql, waitFor } from '../support/graphql.js';
 import { collectWs, wsClient } from '../support/live.js';
-import { finalRun, type Stack, startRun, startStack } from '../support/runs.js';
-import { type RunningService, startService } from '../support/service.js';
-import { GITHUB_SECRET, postGitHub, pullRequestPayload } from '../webhooks/helpers.js';
-import { getMetrics, ROOT, sample } from './support.js';
+import { getMetrics, ROOT, sample } from '../support/ops.js';
+import { finalRun, startRun } from '../support/runs.js';
+import { GITHUB_SECRET, postGitHub, pullRequestPayload } from '../support/webhooks.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests';
 
+// The default fixtures: a simulator with room for 100 conversations, and the service on API v1.
+test.override({ serviceEnv: { METRICS_TOKEN, GITHUB_WEBHOOK_SECRET: GITHUB_SECRET } });
+
 describe('GET /metrics', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let service: RunningService;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    // startStack: a simulator with room for 100 conversations, and the service on API v1.
-    stack = await startStack(
-      {},
-      {
-        METRICS_TOKEN,
-        GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
-      },
-    );
-    ({ db, sim, service } = stack);
-  });
-  afterAll(async () => stack?.stop());
-
-  it('needs METRICS_TOKEN when one is set', async () => {
+  test('needs METRICS_TOKEN when one is set', async ({ service }) => {
     expect((await getMetrics(service.url)).status).toBe(401);
     expect((await getMetrics(service.url, 'wrong')).status).toBe(401);
     const ok = await getMetrics(service.url, METRICS_TOKEN);
@@ -39,8 +22,10 @@ describe('GET /metrics', () => {
     expect(ok.type).toContain('version=0.0.4');
   });
 
-  it('in production without METRICS_TOKEN: refused with 403 saying how to turn it on', async () => {
-    const prod = await startService(db.url, sim.url, { POLLER_ENABLED: 'false', NODE_ENV: 'production' });
+  test('in production without METRICS_TOKEN: refused with 403 saying how to turn it on', async ({
+    launch,
+  }) => {
+    const prod = await launch({ POLLER_ENABLED: 'false', NODE_ENV: 'production' });
     try {
       const refused = await fetch(`${prod.url}/metrics`);
       expect(refused.status).toBe(403);
@@ -51,7 +36,7 @@ describe('GET /metrics', () => {
     } finally {
       await prod.stop();
     }
-    const secured = await startService(db.url, sim.url, {
+    const secured = await launch({
       POLLER_ENABLED: 'false',
       NODE_ENV: 'production',
       METRICS_TOKEN,
@@ -64,7 +49,7 @@ describe('GET /metrics', () => {
     }
   });
 
-  it('cloudrun.yaml sets METRICS_TOKEN, filled by the deploy workflow', () => {
+  test('cloudrun.yaml sets METRICS_TOKEN, filled by the deploy workflow', () => {
     const service = readFileSync(`${ROOT}/cloudrun.yaml`, 'utf8');
     expect(service).toMatch(/- name: NODE_ENV\s+value: production/);
     expect(service).toMatch(/- name: METRICS_TOKEN\s/);
@@ -73,8 +58,8 @@ describe('GET /metrics', () => {
     expect(deploy).toMatch(/METRICS_TOKEN: \$\{\{ secrets\.METRICS_TOKEN \}\}/);
   });
 
-  it('is public without METRICS_TOKEN outside production', async () => {
-    const open = await startService(db.url, sim.url, { POLLER_ENABLED: 'false' });
+  test('is public without METRICS_TOKEN outside production', async ({ launch }) => {
+    const open = await launch({ POLLER_ENABLED: 'false' });
     try {
       expect((await getMetrics(open.url)).status).toBe(200);
     } finally {
@@ -82,7 +67,7 @@ describe('GET /metrics', () => {
     }
   });
 
-  it('lists every family, and they move with a run, a subscription and a webhook', async () => {
+  test('lists every family, and they move with a run, a subscription and a webhook', async ({ service }) => {
     const before = (await getMetrics(service.url, METRICS_TOKEN)).text;
     for (const family of [
       'openhands_runner_graphql_operations_total',
@@ -164,7 +149,7 @@ describe('GET /metrics', () => {
     expect(sample(closed, 'openhands_runner_open_subscriptions')).toBe(0);
   });
 
-  it('counts refused operations and reports poll lag for an overdue run', async () => {
+  test('counts refused operations and reports poll lag for an overdue run', async ({ service }) => {
     const before = (await getMetrics(service.url, METRICS_TOKEN)).text;
     await gql(service.graphqlUrl, '{ nope }');
     // An active run that missed its poll by a minute, as after a stalled replica.

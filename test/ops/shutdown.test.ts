@@ -1,14 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { describe, expect } from 'vitest';
+import type { Simulator } from '../../tools/simulator/index.js';
+import type { TestDatabase } from '../support/database.js';
+import { test } from '../support/fixtures.js';
 import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectWs, RUN_PROGRESS, wsClient } from '../support/live.js';
+import { childEnv, freePort, ROOT } from '../support/ops.js';
 import { sql } from '../support/runs.js';
 import { TEST_TOKEN } from '../support/service.js';
-import { childEnv, freePort, ROOT } from './support.js';
 
 interface Child {
   process: ChildProcess;
@@ -61,19 +62,7 @@ async function startMain(env: Record<string, string>): Promise<Child> {
 }
 
 describe('shutdown of the real process', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ stepMs: 30, rateLimit: false });
-  });
-  afterAll(async () => {
-    await sim?.stop();
-    await db?.drop();
-  });
-
-  const env = () => ({
+  const env = (db: TestDatabase, sim: Simulator) => ({
     DATABASE_URL: db.url,
     OPENHANDS_BASE_URL: sim.url,
     OPENHANDS_API_VERSION: 'v1',
@@ -83,8 +72,11 @@ describe('shutdown of the real process', () => {
     SHUTDOWN_TIMEOUT_MS: '10000',
   });
 
-  it('SIGTERM during a run and a subscription: ready 503, requests still served, 1001 close, leases released, exit 0', async () => {
-    const main = await startMain(env());
+  test('SIGTERM during a run and a subscription: ready 503, requests still served, 1001 close, leases released, exit 0', async ({
+    db,
+    sim,
+  }) => {
+    const main = await startMain(env(db, sim));
     let killed = false;
     try {
       const graphqlUrl = `${main.url}/graphql`;
@@ -151,8 +143,8 @@ describe('shutdown of the real process', () => {
     }
   });
 
-  it('SIGINT on an idle service exits 0 too', async () => {
-    const main = await startMain({ ...env(), SHUTDOWN_DELAY_MS: '0' });
+  test('SIGINT on an idle service exits 0 too', async ({ db, sim }) => {
+    const main = await startMain({ ...env(db, sim), SHUTDOWN_DELAY_MS: '0' });
     main.process.kill('SIGINT');
     const result = await Promise.race([
       main.exited,

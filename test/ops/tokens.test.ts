@@ -1,13 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createApiToken, listApiTokens, parseLifetime, TokenAdminError } from '../../src/auth/token-admin.js';
 import { TokenStore } from '../../src/auth/token-store.js';
 import { LAST_USED_WRITE_MS, TokenVerifier } from '../../src/auth/tokens.js';
 import type { TestDatabase } from '../support/database.js';
+import { test } from '../support/fixtures.js';
 import { GET_RUN, gql, START_RUN, waitFor } from '../support/graphql.js';
 import { collectSse, collectWs, RUN_PROGRESS, wsClient } from '../support/live.js';
-import { type Stack, sql, startStack } from '../support/runs.js';
+import { createToken, tokensCli } from '../support/ops.js';
+import { sql, startRun } from '../support/runs.js';
 import { type RunningService, TEST_TOKEN } from '../support/service.js';
-import { createToken, tokensCli } from './support.js';
 
 const RUNS_CHANGED = `subscription($projectId: String) {
   runsChanged(projectId: $projectId) { seq run { id projectId status } }
@@ -21,30 +22,33 @@ interface Changed {
   run: { id: string; projectId: string; status: string };
 }
 
+// The default fixtures: a simulator with room for 100 conversations, and the service on API v1.
+test.override({ serviceEnv: { TOKEN_RECHECK_MS: '200' } });
+
 describe('stored API tokens', () => {
-  let db: TestDatabase;
-  let service: RunningService;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    // startStack: a simulator with room for 100 conversations, and the service on API v1.
-    stack = await startStack({}, { TOKEN_RECHECK_MS: '200' });
-    ({ db, service } = stack);
-  });
-  afterAll(async () => stack?.stop());
-
-  /** Starts a run with the unscoped test token; `[sim:hang]` keeps it going. */
-  async function startAs(token: string, projectId: string, prompt = 'Work [sim:hang]') {
+  /** Starts a run with `token`; `[sim:hang]` keeps it going. */
+  async function startAs(
+    service: RunningService,
+    token: string,
+    projectId: string,
+    prompt = 'Work [sim:hang]',
+  ) {
     return gql(service.graphqlUrl, START_RUN, { input: { projectId, compiledPrompt: prompt } }, token);
   }
-  async function adminRun(projectId: string, prompt?: string): Promise<string> {
-    const res = await startAs(TEST_TOKEN, projectId, prompt);
-    expect(res.errors).toBeUndefined();
-    return res.data!.startRun.run.id;
+  /** Starts a run with the unscoped test token; returns its id. */
+  async function adminRun(
+    service: RunningService,
+    projectId: string,
+    prompt = 'Work [sim:hang]',
+  ): Promise<string> {
+    return (await startRun(service.graphqlUrl, { projectId, compiledPrompt: prompt })).id;
   }
 
   describe('the tokens CLI', () => {
-    it('creates a token, prints it once, stores only its hash, and exits promptly', async () => {
+    test('creates a token, prints it once, stores only its hash, and exits promptly', async ({
+      db,
+      service,
+    }) => {
       const result = await tokensCli(
         ['create', '--name', 'cli-a', '--project', 'p1', '--project', 'p2'],
         db.url,
@@ -66,7 +70,7 @@ describe('stored API tokens', () => {
       expect(res.errors).toBeUndefined();
     });
 
-    it('lists tokens without secrets, as a table or JSON', async () => {
+    test('lists tokens without secrets, as a table or JSON', async ({ db }) => {
       const table = await tokensCli(['list'], db.url);
       expect(table.code).toBe(0);
       expect(table.stdout).toMatch(/^NAME\s+STATE\s+PROJECTS/);
@@ -78,7 +82,10 @@ describe('stored API tokens', () => {
       expect(Object.keys(entry)).not.toContain('tokenHash');
     });
 
-    it('revokes by name (harmless twice) and allows the name again for a new token', async () => {
+    test('revokes by name (harmless twice) and allows the name again for a new token', async ({
+      db,
+      service,
+    }) => {
       const old = await createToken(db.url, 'rotate-me');
       expect((await gql(service.graphqlUrl, LIST, {}, old)).status).toBe(200);
       const revoked = await tokensCli(['revoke', 'rotate-me'], db.url);
@@ -96,7 +103,7 @@ describe('stored API tokens', () => {
       expect((await gql(service.graphqlUrl, LIST, {}, old)).status).toBe(401);
     });
 
-    it('refuses bad input with a message and a non-zero exit', async () => {
+    test('refuses bad input with a message and a non-zero exit', async ({ db }) => {
       const dup = await tokensCli(['create', '--name', 'cli-a'], db.url);
       expect(dup.code).toBe(1);
       expect(dup.stderr).toContain('already exists');
@@ -119,13 +126,13 @@ describe('stored API tokens', () => {
     let own: string;
     let foreign: string;
 
-    beforeAll(async () => {
+    test.beforeAll(async ({ db, service }) => {
       scoped = await createToken(db.url, 'team-a', ['proj-a']);
-      own = await adminRun('proj-a');
-      foreign = await adminRun('proj-b');
+      own = await adminRun(service, 'proj-a');
+      foreign = await adminRun(service, 'proj-b');
     });
 
-    it('queries: sees its projects only; other runs read as absent', async () => {
+    test('queries: sees its projects only; other runs read as absent', async ({ service }) => {
       const mine = await gql(service.graphqlUrl, GET_RUN, { id: own }, scoped);
       expect(mine.data?.run?.id).toBe(own);
       const theirs = await gql(service.graphqlUrl, GET_RUN, { id: foreign }, scoped);
@@ -136,7 +143,7 @@ describe('stored API tokens', () => {
       expect(theirs.data).toEqual(never.data);
     });
 
-    it('lists: only its projects, even when asking for another one', async () => {
+    test('lists: only its projects, even when asking for another one', async ({ service }) => {
       const all = await gql(service.graphqlUrl, LIST, {}, scoped);
       const projects = new Set(
         all.data!.runs.edges.map((e: { node: { projectId: string } }) => e.node.projectId),
@@ -149,12 +156,12 @@ describe('stored API tokens', () => {
       expect(admin.data!.runs.totalCount).toBeGreaterThan(0);
     });
 
-    it('mutations: starts and cancels in its projects only', async () => {
+    test('mutations: starts and cancels in its projects only', async ({ db, service }) => {
       const before = await sql<{ n: number }>(
         db.url,
         `SELECT count(*)::int AS n FROM "Run" WHERE "projectId" = 'proj-b'`,
       );
-      const refused = await startAs(scoped, 'proj-b');
+      const refused = await startAs(service, scoped, 'proj-b');
       expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       const after = await sql<{ n: number }>(
         db.url,
@@ -167,13 +174,15 @@ describe('stored API tokens', () => {
       const stillThere = await gql(service.graphqlUrl, GET_RUN, { id: foreign });
       expect(stillThere.data!.run.status).not.toBe('CANCELLED');
 
-      const started = await startAs(scoped, 'proj-a');
+      const started = await startAs(service, scoped, 'proj-a');
       expect(started.errors).toBeUndefined();
       const cancelled = await gql(service.graphqlUrl, CANCEL, { id: started.data!.startRun.run.id }, scoped);
       expect(cancelled.data?.cancelRun.run.status).toBe('CANCELLED');
     });
 
-    it('subscriptions: runProgress of another project is NOT_FOUND; runsChanged carries its projects only', async () => {
+    test('subscriptions: runProgress of another project is NOT_FOUND; runsChanged carries its projects only', async ({
+      service,
+    }) => {
       const client = wsClient(service.url, scoped);
       const admin = wsClient(service.url, TEST_TOKEN);
       try {
@@ -191,8 +200,8 @@ describe('stored API tokens', () => {
         const adminAll = collectWs<Changed>(admin, RUNS_CHANGED, {});
         // Subscriptions are registered before these runs change anything.
         await new Promise((resolve) => setTimeout(resolve, 300));
-        const a = await adminRun('proj-a', 'Changed A [sim:hang]');
-        const b = await adminRun('proj-b', 'Changed B [sim:hang]');
+        const a = await adminRun(service, 'proj-a', 'Changed A [sim:hang]');
+        const b = await adminRun(service, 'proj-b', 'Changed B [sim:hang]');
         await waitFor('the admin to see both runs change', async () =>
           [a, b].every((id) => adminAll.items.some((i) => i.run.id === id)),
         );
@@ -215,7 +224,10 @@ describe('stored API tokens', () => {
   });
 
   describe('revocation', () => {
-    it('refuses the next request and closes the open subscriptions (graphql-ws with 4403, SSE ends)', async () => {
+    test('refuses the next request and closes the open subscriptions (graphql-ws with 4403, SSE ends)', async ({
+      db,
+      service,
+    }) => {
       const token = await createToken(db.url, 'revoke-me');
       const closes: number[] = [];
       const client = wsClient(service.url, token, {
@@ -230,7 +242,7 @@ describe('stored API tokens', () => {
         const sse = collectSse<Changed>(service.url, RUNS_CHANGED, {}, token);
         const control = collectWs<Changed>(admin, RUNS_CHANGED, {});
         await new Promise((resolve) => setTimeout(resolve, 300));
-        const first = await adminRun('revocation');
+        const first = await adminRun(service, 'revocation');
         await waitFor('all three subscriptions to be live', async () =>
           [ws, sse, control].every((s) => s.items.some((i) => i.run.id === first)),
         );
@@ -260,7 +272,7 @@ describe('stored API tokens', () => {
         await retry.dispose();
 
         // Other tokens' subscriptions carry on.
-        const second = await adminRun('revocation');
+        const second = await adminRun(service, 'revocation');
         await waitFor('the control subscription to see the next change', async () =>
           control.items.some((i) => i.run.id === second),
         );
@@ -274,13 +286,16 @@ describe('stored API tokens', () => {
   });
   describe('expiry', () => {
     /** Moves a stored token's expiry into the past, as if its --expires-in had run out. */
-    async function expire(name: string): Promise<void> {
+    async function expire(db: TestDatabase, name: string): Promise<void> {
       await sql(db.url, `UPDATE "ApiToken" SET "expiresAt" = now() - interval '1 second' WHERE name = $1`, [
         name,
       ]);
     }
 
-    it('create --expires-in stores the expiry; list shows it; bad lifetimes are refused', async () => {
+    test('create --expires-in stores the expiry; list shows it; bad lifetimes are refused', async ({
+      db,
+      service,
+    }) => {
       const before = Date.now();
       const created = await tokensCli(['create', '--name', 'exp-90d', '--expires-in', '90d'], db.url);
       expect(created.code).toBe(0);
@@ -303,7 +318,7 @@ describe('stored API tokens', () => {
         ),
       );
       expect(list.stdout).toMatch(/exp-never\s+active\s+\*\s+\S+ \S+\s+-\s+never\s+-/);
-      await expire('exp-90d');
+      await expire(db, 'exp-90d');
       expect((await tokensCli(['list'], db.url)).stdout).toMatch(/exp-90d\s+expired/);
       // What `list --json` prints.
       const listed = (await listApiTokens(new TokenStore(service.app.database.prisma))).find(
@@ -317,7 +332,7 @@ describe('stored API tokens', () => {
       expect(refused.stdout).toBe('');
     });
 
-    it('reads lifetimes in s, m, h and d, and refuses anything else', () => {
+    test('reads lifetimes in s, m, h and d, and refuses anything else', () => {
       expect(parseLifetime('45s')).toBe(45_000);
       expect(parseLifetime('30m')).toBe(30 * 60_000);
       expect(parseLifetime('12h')).toBe(12 * 3_600_000);
@@ -327,10 +342,13 @@ describe('stored API tokens', () => {
       }
     });
 
-    it('an expired token gets 401 UNAUTHENTICATED saying so, on GraphQL, SSE and REST', async () => {
+    test('an expired token gets 401 UNAUTHENTICATED saying so, on GraphQL, SSE and REST', async ({
+      db,
+      service,
+    }) => {
       const token = await createToken(db.url, 'exp-http', []);
       expect((await gql(service.graphqlUrl, LIST, {}, token)).status).toBe(200);
-      await expire('exp-http');
+      await expire(db, 'exp-http');
 
       const graphql = await gql(service.graphqlUrl, LIST, {}, token);
       expect(graphql.status).toBe(401);
@@ -362,7 +380,10 @@ describe('stored API tokens', () => {
       expect(unknown.errors?.[0]?.message).not.toMatch(/expired/);
     });
 
-    it('closes what an expiring token has open (graphql-ws with 4403, SSE ends) and refuses new sockets', async () => {
+    test('closes what an expiring token has open (graphql-ws with 4403, SSE ends) and refuses new sockets', async ({
+      db,
+      service,
+    }) => {
       const token = await createToken(db.url, 'exp-live');
       const closes: Array<{ code: number; reason: string }> = [];
       const client = wsClient(service.url, token, {
@@ -372,12 +393,12 @@ describe('stored API tokens', () => {
         const ws = collectWs<Changed>(client, RUNS_CHANGED, {});
         const sse = collectSse<Changed>(service.url, RUNS_CHANGED, {}, token);
         await new Promise((resolve) => setTimeout(resolve, 300));
-        const first = await adminRun('expiry');
+        const first = await adminRun(service, 'expiry');
         await waitFor('both subscriptions to be live', async () =>
           [ws, sse].every((sub) => sub.items.some((i) => i.run.id === first)),
         );
 
-        await expire('exp-live');
+        await expire(db, 'exp-live');
         await waitFor('the WebSocket to be closed with 4403', async () => closes.length > 0, 5000);
         expect(closes[0]).toMatchObject({ code: 4403, reason: 'Forbidden: the API token expired' });
         await expect(ws.done).rejects.toBeTruthy();
@@ -401,7 +422,7 @@ describe('stored API tokens', () => {
 
   describe('lastUsedAt', () => {
     const OLD = new Date('2000-01-01T00:00:00Z');
-    const lastUsed = async (name: string) =>
+    const lastUsed = async (db: TestDatabase, name: string) =>
       (
         await sql<{ lastUsedAt: Date | null }>(
           db.url,
@@ -409,21 +430,24 @@ describe('stored API tokens', () => {
           [name],
         )
       )[0].lastUsedAt;
-    const setLastUsed = (name: string, at: Date) =>
+    const setLastUsed = (db: TestDatabase, name: string, at: Date) =>
       sql(db.url, `UPDATE "ApiToken" SET "lastUsedAt" = $2 WHERE name = $1`, [name, at]);
 
-    it('is written on first use, then not on every request', async () => {
+    test('is written on first use, then not on every request', async ({ db, service }) => {
       const token = await createToken(db.url, 'used-often');
-      expect(await lastUsed('used-often')).toBeNull();
+      expect(await lastUsed(db, 'used-often')).toBeNull();
       expect((await gql(service.graphqlUrl, LIST, {}, token)).status).toBe(200);
-      await waitFor('lastUsedAt to be written', async () => (await lastUsed('used-often')) !== null);
-      await setLastUsed('used-often', OLD);
+      await waitFor('lastUsedAt to be written', async () => (await lastUsed(db, 'used-often')) !== null);
+      await setLastUsed(db, 'used-often', OLD);
       for (let i = 0; i < 5; i++) expect((await gql(service.graphqlUrl, LIST, {}, token)).status).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(await lastUsed('used-often')).toEqual(OLD);
+      expect(await lastUsed(db, 'used-often')).toEqual(OLD);
     });
 
-    it('is written again once a minute has passed (and expiry follows the same clock)', async () => {
+    test('is written again once a minute has passed (and expiry follows the same clock)', async ({
+      db,
+      service,
+    }) => {
       const token = await createToken(db.url, 'used-clock');
       await sql(db.url, `UPDATE "ApiToken" SET "expiresAt" = $2 WHERE name = $1`, [
         'used-clock',
@@ -432,17 +456,17 @@ describe('stored API tokens', () => {
       let now = Date.now();
       const verifier = new TokenVerifier(new TokenStore(service.app.database.prisma), [], false, () => now);
       expect(await verifier.verify(token)).toMatchObject({ name: 'used-clock' });
-      await waitFor('the first write', async () => (await lastUsed('used-clock')) !== null);
-      await setLastUsed('used-clock', OLD);
+      await waitFor('the first write', async () => (await lastUsed(db, 'used-clock')) !== null);
+      await setLastUsed(db, 'used-clock', OLD);
       now += LAST_USED_WRITE_MS - 1000;
       await verifier.verify(token);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(await lastUsed('used-clock')).toEqual(OLD);
+      expect(await lastUsed(db, 'used-clock')).toEqual(OLD);
       now += 1000;
       await verifier.verify(token);
       await waitFor(
         'the write a minute later',
-        async () => (await lastUsed('used-clock'))?.getTime() === now,
+        async () => (await lastUsed(db, 'used-clock'))?.getTime() === now,
       );
       now += 10 * LAST_USED_WRITE_MS;
       await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { hashToken } from '../../src/auth/tokens.js';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase } from '../support/database.js';
+import { test as fixtures } from '../support/fixtures.js';
 import { gql, waitFor } from '../support/graphql.js';
-import { type RunningService, startService, TEST_TOKEN } from '../support/service.js';
-import { RestClient, type RestResponse } from './client.js';
+import { RestClient, type RestResponse } from '../support/rest-client.js';
+import { startService, TEST_TOKEN } from '../support/service.js';
 
 const ISO_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const SUMMARY_KEYS = ['created_at', 'metadata', 'percent', 'project_id', 'run_id', 'status', 'updated_at'];
@@ -18,41 +18,33 @@ function expectError(res: RestResponse, status: number, code: string, field?: st
   if (field !== undefined) expect(res.body.error.field).toBe(field);
 }
 
-describe('REST API', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let service: RunningService;
-  let api: RestClient;
+/** A REST client that checks every answer against the service's own /openapi.json. */
+const test = fixtures.extend('api', { scope: 'file' }, async ({ service }) => {
+  const doc = await (await fetch(`${service.url}/openapi.json`)).json();
+  return new RestClient(service.url, doc);
+});
+// This file starts many runs; a simulator without a rate limit lets them drain quickly, so the
+// tests that follow a run to its end do not wait behind the backlog of earlier ones.
+test.override({
+  simulatorOptions: { apiVersion: 'v1' },
+  serviceEnv: { OPENHANDS_API_VERSION: 'auto', OPENHANDS_MAX_RPS: '200', MAX_ACTIVE_RUNS: '200' },
+});
 
+describe('REST API', () => {
   const base = {
     project_id: 'p-rest',
     compiled_prompt: 'Fix the bug',
     repository: 'acme/widgets',
     metadata: {},
   };
-  const start = async (body: Record<string, unknown>) => {
+  const start = async (api: RestClient, body: Record<string, unknown>) => {
     const res = await api.post('/runs', { ...base, ...body });
     expect([200, 201], JSON.stringify(res.body)).toContain(res.status);
     return res.body.run_id as string;
   };
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ apiVersion: 'v1', stepMs: 30, rateLimit: false });
-    // This file starts many runs; a simulator without a rate limit lets them drain quickly, so the
-    // tests that follow a run to its end do not wait behind the backlog of earlier ones.
-    service = await startService(db.url, sim.url, { OPENHANDS_MAX_RPS: '200', MAX_ACTIVE_RUNS: '200' });
-    const doc = await (await fetch(`${service.url}/openapi.json`)).json();
-    api = new RestClient(service.url, doc);
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
-
   describe('GET /openapi.json', () => {
-    it('is a public OpenAPI 3 document listing every route', async () => {
+    test('is a public OpenAPI 3 document listing every route', async ({ api }) => {
       const res = await api.get('/openapi.json', { token: null });
       expect(res.status).toBe(200);
       const doc = res.body;
@@ -95,7 +87,7 @@ describe('REST API', () => {
       ['POST', '/runs/run_x/cancel'],
     ];
 
-    it.each(routes)('%s %s without a token is 401', async (method, path) => {
+    test.for(routes)('%s %s without a token is 401', async ([method, path], { api }) => {
       const res = await api.request(method, path, {
         token: null,
         body: method === 'POST' ? base : undefined,
@@ -105,7 +97,7 @@ describe('REST API', () => {
       expect(res.body.error.message).toMatch(/Bearer/);
     });
 
-    it.each(routes)('%s %s with a wrong token is 401', async (method, path) => {
+    test.for(routes)('%s %s with a wrong token is 401', async ([method, path], { api }) => {
       const res = await api.request(method, path, {
         token: 'not-the-token',
         body: method === 'POST' ? base : undefined,
@@ -115,7 +107,7 @@ describe('REST API', () => {
       expect(JSON.stringify(res.body)).not.toContain('not-the-token');
     });
 
-    it('refuses a non-Bearer scheme and checks the token before the body', async () => {
+    test('refuses a non-Bearer scheme and checks the token before the body', async ({ api }) => {
       const basic = await api.post('/runs', base, {
         token: null,
         headers: { authorization: 'Basic dXNlcjpwYXNz' },
@@ -125,12 +117,15 @@ describe('REST API', () => {
       expectError(bad, 401, 'UNAUTHENTICATED');
     });
 
-    it('leaves /health public', async () => {
+    test('leaves /health public', async ({ api }) => {
       const res = await api.get('/health', { token: null });
       expect(res.status).toBe(200);
     });
 
-    it('keeps a project-scoped token to its projects (403 to start elsewhere, 404 to read)', async () => {
+    test('keeps a project-scoped token to its projects (403 to start elsewhere, 404 to read)', async ({
+      service,
+      api,
+    }) => {
       const scoped = `scoped-${randomBytes(8).toString('hex')}`;
       await service.app.database.prisma.apiToken.create({
         data: {
@@ -140,7 +135,7 @@ describe('REST API', () => {
           projects: ['scoped-a'],
         },
       });
-      const other = await start({ project_id: 'scoped-b' });
+      const other = await start(api, { project_id: 'scoped-b' });
       const forbidden = await api.post('/runs', { ...base, project_id: 'scoped-b' }, { token: scoped });
       expectError(forbidden, 403, 'FORBIDDEN');
       const own = await api.post('/runs', { ...base, project_id: 'scoped-a' }, { token: scoped });
@@ -155,7 +150,7 @@ describe('REST API', () => {
   });
 
   describe('POST /runs', () => {
-    it('queues a run: 201 {run_id, status: QUEUED} that GraphQL sees too', async () => {
+    test('queues a run: 201 {run_id, status: QUEUED} that GraphQL sees too', async ({ service, api }) => {
       const res = await api.post('/runs', { ...base, metadata: { branch: 'main', ticket: 7 } });
       expect(res.status).toBe(201);
       expect(Object.keys(res.body).sort()).toEqual(['run_id', 'status']);
@@ -179,11 +174,13 @@ describe('REST API', () => {
       });
     });
 
-    it('needs only project_id and compiled_prompt; explicit branch and git_provider are accepted', async () => {
+    test('needs only project_id and compiled_prompt; explicit branch and git_provider are accepted', async ({
+      api,
+    }) => {
       expect((await api.post('/runs', { project_id: 'p-min', compiled_prompt: 'Just think' })).status).toBe(
         201,
       );
-      const id = await start({
+      const id = await start(api, {
         repository: 'https://gitlab.com/g/sub/proj.git',
         branch: 'dev',
         git_provider: 'gitlab',
@@ -192,7 +189,7 @@ describe('REST API', () => {
       expect(detail.body).toMatchObject({ repository: 'g/sub/proj', branch: 'dev', git_provider: 'GITLAB' });
     });
 
-    it('returns the same run for the same idempotency_key: 201 then 200', async () => {
+    test('returns the same run for the same idempotency_key: 201 then 200', async ({ api }) => {
       const key = unique('key');
       const first = await api.post('/runs', { ...base, idempotency_key: key });
       const second = await api.post('/runs', { ...base, idempotency_key: key, compiled_prompt: 'Different' });
@@ -204,7 +201,7 @@ describe('REST API', () => {
       expect(otherProject.body.run_id).not.toBe(first.body.run_id);
     });
 
-    it('ignores unknown fields, as the old pydantic model did', async () => {
+    test('ignores unknown fields, as the old pydantic model did', async ({ api }) => {
       const res = await api.post('/runs', {
         ...base,
         priority: 'high',
@@ -216,7 +213,9 @@ describe('REST API', () => {
       expect(JSON.stringify(detail.body)).not.toContain('priority');
     });
 
-    it('parses a body without Content-Type as JSON (old clients) and accepts application/*+json', async () => {
+    test('parses a body without Content-Type as JSON (old clients) and accepts application/*+json', async ({
+      api,
+    }) => {
       const bare = await api.request('POST', '/runs', { raw: JSON.stringify(base) });
       expect(bare.status).toBe(201);
       const vendor = await api.request('POST', '/runs', {
@@ -265,7 +264,7 @@ describe('REST API', () => {
       ['metadata with a NUL key', { metadata: { 'k\u0000': 1 } }, 'metadata.k\u0000'],
     ];
 
-    it.each(cases)('422 for %s', async (_name, change, field) => {
+    test.for(cases)('422 for %s', async ([_name, change, field], { api }) => {
       const res = await api.post('/runs', { ...base, project_id: 'p-bad', ...change });
       expectError(res, 422, 'BAD_USER_INPUT', field);
       expect(res.body.error.message).toContain(field);
@@ -273,12 +272,12 @@ describe('REST API', () => {
       expect(res.body.error.message).not.toMatch(/projectId|compiledPrompt|idempotencyKey|gitProvider/);
     });
 
-    it('created no run for any refused request', async () => {
+    test('created no run for any refused request', async ({ api }) => {
       const res = await api.get('/runs?project_id=p-bad');
       expect(res.body.runs).toEqual([]);
     });
 
-    it('400 for a body that is not JSON, 422 for JSON that is not an object', async () => {
+    test('400 for a body that is not JSON, 422 for JSON that is not an object', async ({ api }) => {
       expectError(
         await api.request('POST', '/runs', {
           raw: '{"project_id": ',
@@ -297,7 +296,7 @@ describe('REST API', () => {
       expectError(await api.request('POST', '/runs', { raw: '' }), 422, 'BAD_USER_INPUT', 'body');
     });
 
-    it('415 for a non-JSON content type', async () => {
+    test('415 for a non-JSON content type', async ({ api }) => {
       const res = await api.request('POST', '/runs', {
         raw: 'project_id=p&compiled_prompt=x',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -305,7 +304,7 @@ describe('REST API', () => {
       expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
     });
 
-    it('413 for a body over 1 MiB, declared or streamed', async () => {
+    test('413 for a body over 1 MiB, declared or streamed', async ({ service, api }) => {
       const big = JSON.stringify({ ...base, compiled_prompt: 'x'.repeat(1024 * 1024) });
       expectError(await api.request('POST', '/runs', { raw: big }), 413, 'PAYLOAD_TOO_LARGE');
       // Chunked, so the size is only known while reading.
@@ -327,8 +326,8 @@ describe('REST API', () => {
   });
 
   describe('GET /runs/{run_id} and /detail', () => {
-    it('answers the old summary shape with ISO-8601 UTC Z times', async () => {
-      const id = await start({ metadata: { ticket: 'T-1' } });
+    test('answers the old summary shape with ISO-8601 UTC Z times', async ({ api }) => {
+      const id = await start(api, { metadata: { ticket: 'T-1' } });
       const res = await api.get(`/runs/${id}`);
       expect(res.status).toBe(200);
       expect(Object.keys(res.body).sort()).toEqual(SUMMARY_KEYS);
@@ -339,8 +338,10 @@ describe('REST API', () => {
       expect(head.status).toBe(200);
     });
 
-    it('follows a run to COMPLETED, with pull request and events in the detail; cancelling it then is 409', async () => {
-      const id = await start({ metadata: { branch: 'main' } });
+    test('follows a run to COMPLETED, with pull request and events in the detail; cancelling it then is 409', async ({
+      api,
+    }) => {
+      const id = await start(api, { metadata: { branch: 'main' } });
       const done = await waitFor('run to finish', async () => {
         const res = await api.get(`/runs/${id}`);
         return ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(res.body.status)
@@ -377,7 +378,7 @@ describe('REST API', () => {
       expect((await api.get(`/runs/${id}`)).body.status).toBe('COMPLETED');
     });
 
-    it('pages the detail events past one page of the service', async () => {
+    test('pages the detail events past one page of the service', async ({ sim, api }) => {
       // A database of its own: the runs earlier tests leave active (MAX_ACTIVE_RUNS) cannot delay this one.
       const own = await createTestDatabase();
       const small = await startService(own.url, sim.url, { MAX_PAGE_SIZE: '2' });
@@ -404,7 +405,7 @@ describe('REST API', () => {
       }
     });
 
-    it('404 for an unknown run', async () => {
+    test('404 for an unknown run', async ({ api }) => {
       expectError(await api.get('/runs/run_doesnotexist'), 404, 'NOT_FOUND');
       expectError(await api.get('/runs/run_doesnotexist/detail'), 404, 'NOT_FOUND');
       expectError(await api.get('/runs/not%20an%20id'), 404, 'NOT_FOUND');
@@ -415,8 +416,8 @@ describe('REST API', () => {
   });
 
   describe('POST /runs/{run_id}/cancel', () => {
-    it('cancels an active run; cancelling twice is harmless', async () => {
-      const id = await start({ project_id: 'p-cancel', compiled_prompt: 'Wait [sim:stuck]' });
+    test('cancels an active run; cancelling twice is harmless', async ({ api }) => {
+      const id = await start(api, { project_id: 'p-cancel', compiled_prompt: 'Wait [sim:stuck]' });
       const first = await api.post(`/runs/${id}/cancel`);
       expect(first.status).toBe(200);
       expect(Object.keys(first.body).sort()).toEqual(SUMMARY_KEYS);
@@ -428,16 +429,16 @@ describe('REST API', () => {
       expect(detail.body.events.at(-1).status).toBe('CANCELLED');
     });
 
-    it('404 for an unknown run', async () => {
+    test('404 for an unknown run', async ({ api }) => {
       expectError(await api.post('/runs/run_doesnotexist/cancel'), 404, 'NOT_FOUND');
     });
   });
 
   describe('GET /runs', () => {
-    it('pages newest first with limit and cursor until next_cursor is null', async () => {
+    test('pages newest first with limit and cursor until next_cursor is null', async ({ api }) => {
       const project = unique('paging');
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push(await start({ project_id: project }));
+      for (let i = 0; i < 5; i++) ids.push(await start(api, { project_id: project }));
       const seen: Array<{ run_id: string; created_at: string }> = [];
       let cursor: string | null = null;
       const sizes: number[] = [];
@@ -463,11 +464,11 @@ describe('REST API', () => {
       );
     });
 
-    it('filters by status (repeated or comma-separated) and repository', async () => {
+    test('filters by status (repeated or comma-separated) and repository', async ({ api }) => {
       const project = unique('filter');
-      const cancelled = await start({ project_id: project, compiled_prompt: 'Wait [sim:stuck]' });
+      const cancelled = await start(api, { project_id: project, compiled_prompt: 'Wait [sim:stuck]' });
       await api.post(`/runs/${cancelled}/cancel`);
-      const other = await start({
+      const other = await start(api, {
         project_id: project,
         repository: 'acme/gadgets',
         compiled_prompt: 'Wait [sim:stuck]',
@@ -485,7 +486,7 @@ describe('REST API', () => {
       await api.post(`/runs/${other}/cancel`);
     });
 
-    it.each([
+    test.for([
       ['limit=abc', 'limit'],
       ['limit=0', 'limit'],
       ['limit=-1', 'limit'],
@@ -501,27 +502,27 @@ describe('REST API', () => {
       ['repository=', 'repository'],
       ['project_id=%00', 'project_id'],
       ['repository=a%00', 'repository'],
-    ])('422 for %s', async (query, field) => {
+    ])('422 for %s', async ([query, field], { api }) => {
       const res = await api.get(`/runs?${query}`);
       expectError(res, 422, 'BAD_USER_INPUT', field);
       expect(res.body.error.message).toContain(field);
       expect(res.body.error.message).not.toMatch(/\bfirst\b|\bafter\b/);
     });
 
-    it('ignores unknown query parameters', async () => {
+    test('ignores unknown query parameters', async ({ api }) => {
       expect((await api.get('/runs?limit=1&sort=asc')).status).toBe(200);
     });
   });
 
   describe('routing', () => {
-    it('404 JSON for unknown routes', async () => {
+    test('404 JSON for unknown routes', async ({ api }) => {
       for (const path of ['/nope', '/runs/run_x/nope', '/runs/run_x/cancel/again', '/v1/runs']) {
         const res = await api.get(path);
         expectError(res, 404, 'NOT_FOUND');
       }
     });
 
-    it('405 with Allow for a known path and another method', async () => {
+    test('405 with Allow for a known path and another method', async ({ api }) => {
       const cases: Array<[string, string, string[]]> = [
         ['DELETE', '/runs', ['GET', 'POST']],
         ['PUT', '/runs/run_x', ['GET']],

@@ -16,7 +16,7 @@ import {
   v1Conversation,
   v1StartBody,
   waitFor,
-} from './helpers.js';
+} from '../support/simulator.js';
 
 const running: Simulator[] = [];
 

@@ -1,22 +1,18 @@
 /** Shared set-up for end-to-end tests: one database, one simulator, one service, torn down in order. */
 import pg from 'pg';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createTestDatabase } from './database.js';
+import { envFor, SIMULATOR_DEFAULTS, type Stack } from './fixtures.js';
 import { GET_RUN, gql, RUN_FIELDS, START_RUN, waitFor, waitForStatus } from './graphql.js';
-import { type RunningService, startService } from './service.js';
+import { startService } from './service.js';
 
 export const CANCEL_RUN = `mutation($id: ID!) { cancelRun(id: $id) { run { ${RUN_FIELDS} } } }`;
 export const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'];
 
-export interface Stack {
-  db: TestDatabase;
-  sim: Simulator;
-  service: RunningService;
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** A fresh database, a simulator and a service pointed at both. */
+/**
+ * A fresh database, a simulator and a service pointed at both, outside the fixtures: for a test that
+ * needs a stack of its own (the file's `stack` fixture in ./fixtures.ts serves the others).
+ */
 export async function startStack(
   simOptions: SimulatorOptions = {},
   env: Record<string, string> = {},
@@ -25,16 +21,8 @@ export async function startStack(
   const db = await createTestDatabase();
   let sim: Simulator | undefined;
   try {
-    sim = await startSimulator({ stepMs: 30, rateLimit: false, maxConversations: 100, ...simOptions });
-    const service = await startService(
-      db.url,
-      sim.url,
-      {
-        OPENHANDS_API_VERSION: simOptions.apiVersion ?? 'v1',
-        ...env,
-      },
-      serviceOptions,
-    );
+    sim = await startSimulator({ ...SIMULATOR_DEFAULTS, ...simOptions });
+    const service = await startService(db.url, sim.url, envFor(simOptions, env), serviceOptions);
     const s = sim;
     return {
       db,
@@ -54,11 +42,20 @@ export async function startStack(
   }
 }
 
-/** startRun that fails the test on GraphQL errors; returns the run. */
-export async function startRun(url: string, input: Record<string, unknown>): Promise<Record<string, any>> {
+/**
+ * The one way tests start a run: GraphQL `startRun` as a client sends it (projectId 'p1' unless given),
+ * failing the test on errors. Returns the run as created, or with `until` as first seen in one of those
+ * statuses.
+ */
+export async function startRun(
+  url: string,
+  input: Record<string, unknown>,
+  options: { until?: string[] } = {},
+): Promise<Record<string, any>> {
   const res = await gql(url, START_RUN, { input: { projectId: 'p1', ...input } });
   if (res.errors || !res.data?.startRun) throw new Error(`startRun failed: ${JSON.stringify(res.errors)}`);
-  return res.data.startRun.run;
+  const run = res.data.startRun.run;
+  return options.until ? waitForStatus(url, run.id, options.until) : run;
 }
 
 export async function getRun(url: string, id: string): Promise<Record<string, any>> {
@@ -138,6 +135,7 @@ export function peakRequestsPerSecond(requests: ReadonlyArray<{ at: number }>): 
   return peak;
 }
 
+export type { Stack };
 export { GET_RUN, gql, START_RUN, waitFor, waitForStatus };
 
 /** The client's prompt as it reached OpenHands, without the run-marker request the service appends. */

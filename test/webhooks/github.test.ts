@@ -1,33 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { sign } from '@octokit/webhooks-methods';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { describe, expect } from 'vitest';
+import { fixturesWith, test } from '../support/fixtures.js';
 import { gql, START_RUN, waitFor, waitForStatus } from '../support/graphql.js';
-import { type RunningService, startService } from '../support/service.js';
-import { GITHUB_SECRET, githubExample, postGitHub, pullRequestPayload } from './helpers.js';
-import { deliveries, nextNumber, readRun, startRun } from './support.js';
+import type { RunningService } from '../support/service.js';
+import { deliveries, nextNumber, readRun, startWebhookRun } from '../support/webhook-runs.js';
+import { GITHUB_SECRET, githubExample, postGitHub, pullRequestPayload } from '../support/webhooks.js';
+
+test.override({
+  simulatorOptions: { apiVersion: 'v1' },
+  serviceEnv: {
+    OPENHANDS_API_VERSION: 'auto',
+    GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+    WEBHOOK_MAX_BODY_BYTES: '200000',
+  },
+});
+
+// Files of their own: a service with no webhook secrets, and one that trusts only agent accounts.
+const withoutSecrets = fixturesWith({ serviceEnv: { POLLER_ENABLED: 'false' } });
+const withAgentLogins = fixturesWith({
+  simulatorOptions: { apiVersion: 'v1' },
+  serviceEnv: {
+    OPENHANDS_API_VERSION: 'auto',
+    GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+    GITHUB_AGENT_LOGINS: 'someone-else, OpenHands-Agent',
+  },
+});
 
 describe('GitHub webhooks', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let service: RunningService;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ apiVersion: 'v1', stepMs: 30, rateLimit: false, maxConversations: 100 });
-    service = await startService(db.url, sim.url, {
-      GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
-      WEBHOOK_MAX_BODY_BYTES: '200000',
-    });
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
-
   describe('opened, redelivered, updated, merged, closed', () => {
     let runId: string;
     const number = nextNumber();
@@ -35,11 +36,11 @@ describe('GitHub webhooks', () => {
     const shape = () => ({ repository, number, headRef: `openhands/${runId}` });
     const opened = randomUUID();
 
-    beforeAll(async () => {
-      runId = await startRun(service, { repository, branch: 'main' });
+    test.beforeAll(async ({ service }) => {
+      runId = await startWebhookRun(service, { repository, branch: 'main' });
     });
 
-    it('opened → the run is COMPLETED with the pull request', async () => {
+    test('opened → the run is COMPLETED with the pull request', async ({ service }) => {
       const started = Date.now();
       const res = await postGitHub(service, pullRequestPayload('opened', shape()), { deliveryId: opened });
       expect(Date.now() - started).toBeLessThan(2000); // GitHub gives up after 10 s
@@ -78,7 +79,7 @@ describe('GitHub webhooks', () => {
       expect(row.data).toMatchObject({ matchedBy: 'RUN_ID' });
     });
 
-    it('a redelivery of the same id is acknowledged and changes nothing', async () => {
+    test('a redelivery of the same id is acknowledged and changes nothing', async ({ service }) => {
       const before = await readRun(service, runId);
       const res = await postGitHub(service, pullRequestPayload('opened', shape()), { deliveryId: opened });
       expect(res.status).toBe(200);
@@ -88,7 +89,9 @@ describe('GitHub webhooks', () => {
       expect(await deliveries(service, 'GITHUB', opened)).toHaveLength(1);
     });
 
-    it('another delivery saying the same thing (ready_for_review) leaves the run as one would', async () => {
+    test('another delivery saying the same thing (ready_for_review) leaves the run as one would', async ({
+      service,
+    }) => {
       const before = await readRun(service, runId);
       const res = await postGitHub(service, pullRequestPayload('ready_for_review', shape()));
       expect(res.status).toBe(200);
@@ -98,7 +101,7 @@ describe('GitHub webhooks', () => {
       expect(after.pullRequest).toEqual(before.pullRequest);
     });
 
-    it('synchronize → an event and the new head sha', async () => {
+    test('synchronize → an event and the new head sha', async ({ service }) => {
       const sha = 'a'.repeat(40);
       const res = await postGitHub(service, pullRequestPayload('synchronize', { ...shape(), headSha: sha }));
       expect(res.body).toMatchObject({ outcome: 'UPDATED_PULL_REQUEST', runId });
@@ -108,7 +111,7 @@ describe('GitHub webhooks', () => {
       expect(run.events.at(-1)).toMatchObject({ type: 'PULL_REQUEST_UPDATED', status: 'COMPLETED' });
     });
 
-    it('closed with merged: true → MERGED on the completed run, with an event', async () => {
+    test('closed with merged: true → MERGED on the completed run, with an event', async ({ service }) => {
       const res = await postGitHub(service, pullRequestPayload('merged', shape()));
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ outcome: 'UPDATED_PULL_REQUEST', runId, action: 'closed' });
@@ -121,7 +124,7 @@ describe('GitHub webhooks', () => {
       });
     });
 
-    it('a merged request stays MERGED whatever arrives later', async () => {
+    test('a merged request stays MERGED whatever arrives later', async ({ service }) => {
       const before = await readRun(service, runId);
       for (const action of ['reopened', 'closed', 'opened']) {
         const res = await postGitHub(service, pullRequestPayload(action, shape()));
@@ -133,8 +136,8 @@ describe('GitHub webhooks', () => {
     });
   });
 
-  it('closed without merging → CLOSED; reopened → OPEN', async () => {
-    const runId = await startRun(service, { repository: 'acme/closing' });
+  test('closed without merging → CLOSED; reopened → OPEN', async ({ service }) => {
+    const runId = await startWebhookRun(service, { repository: 'acme/closing' });
     const shape = {
       repository: 'acme/closing',
       number: nextNumber(),
@@ -160,8 +163,8 @@ describe('GitHub webhooks', () => {
   });
 
   describe('correlation', () => {
-    it('finds the run by a run id in the body', async () => {
-      const runId = await startRun(service, { repository: 'acme/body' });
+    test('finds the run by a run id in the body', async ({ service }) => {
+      const runId = await startWebhookRun(service, { repository: 'acme/body' });
       const res = await postGitHub(
         service,
         pullRequestPayload('opened', {
@@ -175,8 +178,8 @@ describe('GitHub webhooks', () => {
       expect(res.body.detail).toContain(`run id ${runId}`);
     });
 
-    it('ignores a run id quoted from another repository', async () => {
-      const runId = await startRun(service, { repository: 'acme/elsewhere' });
+    test('ignores a run id quoted from another repository', async ({ service }) => {
+      const runId = await startWebhookRun(service, { repository: 'acme/elsewhere' });
       const res = await postGitHub(
         service,
         pullRequestPayload('opened', {
@@ -190,8 +193,8 @@ describe('GitHub webhooks', () => {
       expect((await readRun(service, runId)).status).toBe('RUNNING');
     });
 
-    it('falls back to the one active run of the repository on the base branch', async () => {
-      const runId = await startRun(service, { repository: 'acme/branchy', branch: 'develop' });
+    test('falls back to the one active run of the repository on the base branch', async ({ service }) => {
+      const runId = await startWebhookRun(service, { repository: 'acme/branchy', branch: 'develop' });
       const res = await postGitHub(
         service,
         pullRequestPayload('opened', {
@@ -207,9 +210,9 @@ describe('GitHub webhooks', () => {
       expect(row.data).toMatchObject({ matchedBy: 'BRANCH' });
     });
 
-    it('does not guess between two active runs of the same repository', async () => {
-      const a = await startRun(service, { repository: 'acme/twins', branch: 'main' });
-      const b = await startRun(service, { repository: 'acme/twins', branch: 'main' });
+    test('does not guess between two active runs of the same repository', async ({ service }) => {
+      const a = await startWebhookRun(service, { repository: 'acme/twins', branch: 'main' });
+      const b = await startWebhookRun(service, { repository: 'acme/twins', branch: 'main' });
       const res = await postGitHub(
         service,
         pullRequestPayload('opened', {
@@ -227,8 +230,10 @@ describe('GitHub webhooks', () => {
       expect((await readRun(service, b)).status).toBe('RUNNING');
     });
 
-    it("does not complete a run with a stranger's pull request from a fork against the run's branch", async () => {
-      const runId = await startRun(service, { repository: 'acme/forked', branch: 'main' });
+    test("does not complete a run with a stranger's pull request from a fork against the run's branch", async ({
+      service,
+    }) => {
+      const runId = await startWebhookRun(service, { repository: 'acme/forked', branch: 'main' });
       for (const headRepository of ['stranger/forked', null]) {
         const res = await postGitHub(
           service,
@@ -253,7 +258,7 @@ describe('GitHub webhooks', () => {
 
     describe('a run without a repository', () => {
       let runId: string;
-      beforeAll(async () => {
+      test.beforeAll(async ({ service }) => {
         const res = await gql(service.graphqlUrl, START_RUN, {
           input: { projectId: 'webhooks', compiledPrompt: 'Fix the bug [sim:hang]', repository: null },
         });
@@ -261,7 +266,9 @@ describe('GitHub webhooks', () => {
         await waitForStatus(service.graphqlUrl, runId, ['RUNNING']);
       });
 
-      it('is not claimed by a pull request anywhere that only quotes its id in the body', async () => {
+      test('is not claimed by a pull request anywhere that only quotes its id in the body', async ({
+        service,
+      }) => {
         const res = await postGitHub(
           service,
           pullRequestPayload('opened', {
@@ -275,7 +282,7 @@ describe('GitHub webhooks', () => {
         expect((await readRun(service, runId)).status).toBe('RUNNING');
       });
 
-      it('is not claimed from a fork whose head branch names it', async () => {
+      test('is not claimed from a fork whose head branch names it', async ({ service }) => {
         const res = await postGitHub(
           service,
           pullRequestPayload('opened', {
@@ -289,7 +296,9 @@ describe('GitHub webhooks', () => {
         expect((await readRun(service, runId)).status).toBe('RUNNING');
       });
 
-      it("is completed by the agent's branch naming it, in the repository the request targets", async () => {
+      test("is completed by the agent's branch naming it, in the repository the request targets", async ({
+        service,
+      }) => {
         const res = await postGitHub(
           service,
           pullRequestPayload('opened', {
@@ -302,7 +311,7 @@ describe('GitHub webhooks', () => {
       });
     });
 
-    it('records an unmatched delivery for operators, answered 202', async () => {
+    test('records an unmatched delivery for operators, answered 202', async ({ service }) => {
       const deliveryId = randomUUID();
       const res = await postGitHub(service, githubExample('pull_request', 'opened'), { deliveryId });
       expect(res.status).toBe(202);
@@ -317,8 +326,8 @@ describe('GitHub webhooks', () => {
       expect(row.data).toMatchObject({ pullRequest: { repository: 'Codertocat/Hello-World', number: 2 } });
     });
 
-    it('a run that already ended keeps its status; the pull request is recorded', async () => {
-      const runId = await startRun(service, { repository: 'acme/cancelled' });
+    test('a run that already ended keeps its status; the pull request is recorded', async ({ service }) => {
+      const runId = await startWebhookRun(service, { repository: 'acme/cancelled' });
       await service.app.runs.cancel(runId, { name: 'test', projects: null });
       const res = await postGitHub(
         service,
@@ -338,8 +347,10 @@ describe('GitHub webhooks', () => {
   });
 
   describe('agreement with the poller', () => {
-    it('a request the poller already attached is matched by its number and only gains its head branch', async () => {
-      const runId = await startRun(service, {
+    test('a request the poller already attached is matched by its number and only gains its head branch', async ({
+      service,
+    }) => {
+      const runId = await startWebhookRun(service, {
         repository: 'acme/polled',
         prompt: 'Fix the bug',
         running: false,
@@ -381,8 +392,11 @@ describe('GitHub webhooks', () => {
       expect((await readRun(service, runId)).pullRequest.state).toBe('MERGED');
     });
 
-    it('after a webhook completed the run, the poller does not replace its pull request', async () => {
-      const runId = await startRun(service, {
+    test('after a webhook completed the run, the poller does not replace its pull request', async ({
+      sim,
+      service,
+    }) => {
+      const runId = await startWebhookRun(service, {
         repository: 'acme/first',
         prompt: 'Fix the bug [sim:slow]',
         running: false,
@@ -407,8 +421,8 @@ describe('GitHub webhooks', () => {
   });
 
   describe('concurrency', () => {
-    it('the same delivery sent many times at once is processed once', async () => {
-      const runId = await startRun(service, { repository: 'acme/race' });
+    test('the same delivery sent many times at once is processed once', async ({ service }) => {
+      const runId = await startWebhookRun(service, { repository: 'acme/race' });
       const payload = pullRequestPayload('opened', {
         repository: 'acme/race',
         number: nextNumber(),
@@ -427,8 +441,8 @@ describe('GitHub webhooks', () => {
       expect(await deliveries(service, 'GITHUB', deliveryId)).toHaveLength(1);
     });
 
-    it('different deliveries of the same opening, at once, append one event', async () => {
-      const runId = await startRun(service, { repository: 'acme/race2' });
+    test('different deliveries of the same opening, at once, append one event', async ({ service }) => {
+      const runId = await startWebhookRun(service, { repository: 'acme/race2' });
       const shape = { repository: 'acme/race2', number: nextNumber(), headRef: `openhands/${runId}` };
       const answers = await Promise.all(
         ['opened', 'ready_for_review', 'opened', 'ready_for_review'].map((action) =>
@@ -449,8 +463,8 @@ describe('GitHub webhooks', () => {
   describe('verification', () => {
     let runId: string;
     let payload: Record<string, any>;
-    beforeAll(async () => {
-      runId = await startRun(service, { repository: 'acme/guarded' });
+    test.beforeAll(async ({ service }) => {
+      runId = await startWebhookRun(service, { repository: 'acme/guarded' });
       payload = pullRequestPayload('opened', {
         repository: 'acme/guarded',
         number: nextNumber(),
@@ -458,32 +472,32 @@ describe('GitHub webhooks', () => {
       });
     });
 
-    async function expectNothingChanged(deliveryId: string) {
+    async function expectNothingChanged(service: RunningService, deliveryId: string) {
       expect(await deliveries(service, 'GITHUB', deliveryId)).toHaveLength(0);
       const run = await readRun(service, runId);
       expect(run.status).toBe('RUNNING');
       expect(run.pullRequest).toBeNull();
     }
 
-    it('refuses a missing signature', async () => {
+    test('refuses a missing signature', async ({ service }) => {
       const deliveryId = randomUUID();
       const res = await postGitHub(service, payload, { deliveryId, signature: null });
       expect(res.status).toBe(401);
       expect(res.body).toEqual({
         error: { code: 'UNAUTHENTICATED', message: expect.stringContaining('X-Hub-Signature-256') },
       });
-      await expectNothingChanged(deliveryId);
+      await expectNothingChanged(service, deliveryId);
     });
 
-    it('refuses a malformed signature', async () => {
+    test('refuses a malformed signature', async ({ service }) => {
       const deliveryId = randomUUID();
       const res = await postGitHub(service, payload, { deliveryId, signature: 'sha256=not-hex' });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
-      await expectNothingChanged(deliveryId);
+      await expectNothingChanged(service, deliveryId);
     });
 
-    it('refuses a tampered body', async () => {
+    test('refuses a tampered body', async ({ service }) => {
       const deliveryId = randomUUID();
       const body = JSON.stringify(payload);
       const tampered = JSON.stringify({
@@ -492,18 +506,18 @@ describe('GitHub webhooks', () => {
       });
       const res = await postGitHub(service, body, { deliveryId, sendBody: tampered });
       expect(res.status).toBe(401);
-      await expectNothingChanged(deliveryId);
+      await expectNothingChanged(service, deliveryId);
     });
 
-    it('refuses a signature made with another secret', async () => {
+    test('refuses a signature made with another secret', async ({ service }) => {
       const deliveryId = randomUUID();
       const res = await postGitHub(service, payload, { deliveryId, secret: 'not-the-secret' });
       expect(res.status).toBe(401);
       expect(res.body.error.message).toContain('does not match');
-      await expectNothingChanged(deliveryId);
+      await expectNothingChanged(service, deliveryId);
     });
 
-    it('refuses the SHA-1 header alone', async () => {
+    test('refuses the SHA-1 header alone', async ({ service }) => {
       const deliveryId = randomUUID();
       const res = await postGitHub(service, payload, {
         deliveryId,
@@ -511,17 +525,17 @@ describe('GitHub webhooks', () => {
         headers: { 'x-hub-signature': 'sha1=0000' },
       });
       expect(res.status).toBe(401);
-      await expectNothingChanged(deliveryId);
+      await expectNothingChanged(service, deliveryId);
     });
 
-    it('answers ping with 200', async () => {
+    test('answers ping with 200', async ({ service }) => {
       const ping = githubExample('ping');
       const res = await postGitHub(service, ping, { event: 'ping' });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ ok: true, event: 'ping', outcome: 'IGNORED' });
     });
 
-    it('acknowledges other events with 202 and ignores them', async () => {
+    test('acknowledges other events with 202 and ignores them', async ({ service }) => {
       const res = await postGitHub(service, githubExample('issues', 'opened'), { event: 'issues' });
       expect(res.status).toBe(202);
       expect(res.body).toMatchObject({ outcome: 'IGNORED', runId: null });
@@ -530,7 +544,7 @@ describe('GitHub webhooks', () => {
       expect(labeled.body.detail).toContain('labeled');
     });
 
-    it('accepts the form-encoded content type GitHub also offers', async () => {
+    test('accepts the form-encoded content type GitHub also offers', async ({ service }) => {
       const form = `payload=${encodeURIComponent(JSON.stringify(githubExample('ping')))}`;
       const res = await postGitHub(service, form, {
         event: 'ping',
@@ -539,7 +553,9 @@ describe('GitHub webhooks', () => {
       expect(res.status).toBe(200);
     });
 
-    it('stops reading a streamed body (no Content-Length) once it passes the limit', async () => {
+    test('stops reading a streamed body (no Content-Length) once it passes the limit', async ({
+      service,
+    }) => {
       const body = JSON.stringify({ ...payload, padding: 'x'.repeat(300_000) });
       const signature = await sign(GITHUB_SECRET, body);
       const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
@@ -568,7 +584,9 @@ describe('GitHub webhooks', () => {
       expect(JSON.parse(answer.text).error.code).toBe('PAYLOAD_TOO_LARGE');
     });
 
-    it('answers bad JSON, wrong content type, oversized bodies and missing headers with JSON errors', async () => {
+    test('answers bad JSON, wrong content type, oversized bodies and missing headers with JSON errors', async ({
+      service,
+    }) => {
       const badJson = await postGitHub(service, '{"action": "opened",');
       expect(badJson.status).toBe(400);
       expect(badJson.body.error.code).toBe('INVALID_JSON');
@@ -590,10 +608,10 @@ describe('GitHub webhooks', () => {
 
       const get = await fetch(`${service.url}/webhooks/github`);
       expect(get.status).toBe(405);
-      await expectNothingChanged('none');
+      await expectNothingChanged(service, 'none');
     });
 
-    it('signs exactly as @octokit/webhooks-methods verifies', async () => {
+    test('signs exactly as @octokit/webhooks-methods verifies', async () => {
       const { verify } = await import('@octokit/webhooks-methods');
       const body = JSON.stringify(payload);
       expect(await verify(GITHUB_SECRET, body, await sign(GITHUB_SECRET, body))).toBe(true);
@@ -602,19 +620,9 @@ describe('GitHub webhooks', () => {
 });
 
 describe('webhooks without secrets', () => {
-  let db: TestDatabase;
-  let service: RunningService;
+  const test = withoutSecrets;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    service = await startService(db.url, 'http://127.0.0.1:9', { POLLER_ENABLED: 'false' });
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await db?.drop();
-  });
-
-  it('answers 503 and says which variable to set, even to a signed delivery', async () => {
+  test('answers 503 and says which variable to set, even to a signed delivery', async ({ service }) => {
     const github = await postGitHub(service, githubExample('ping'), { event: 'ping' });
     expect(github.status).toBe(503);
     expect(github.body).toEqual({
@@ -636,26 +644,12 @@ describe('webhooks without secrets', () => {
 });
 
 describe('GitHub webhooks with GITHUB_AGENT_LOGINS', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let service: RunningService;
+  const test = withAgentLogins;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ apiVersion: 'v1', stepMs: 30, rateLimit: false });
-    service = await startService(db.url, sim.url, {
-      GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
-      GITHUB_AGENT_LOGINS: 'someone-else, OpenHands-Agent',
-    });
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
-
-  it('the branch rule takes only a pull request opened by an agent account (case-insensitive)', async () => {
-    const runId = await startRun(service, { repository: 'acme/agents', branch: 'main' });
+  test('the branch rule takes only a pull request opened by an agent account (case-insensitive)', async ({
+    service,
+  }) => {
+    const runId = await startWebhookRun(service, { repository: 'acme/agents', branch: 'main' });
     const opened = (author: string) =>
       postGitHub(
         service,
@@ -676,8 +670,8 @@ describe('GitHub webhooks with GITHUB_AGENT_LOGINS', () => {
     expect(byAgent.body).toMatchObject({ outcome: 'COMPLETED_RUN', runId });
   });
 
-  it('a run id in the body still finds the run whoever opened the request', async () => {
-    const runId = await startRun(service, { repository: 'acme/marked' });
+  test('a run id in the body still finds the run whoever opened the request', async ({ service }) => {
+    const runId = await startWebhookRun(service, { repository: 'acme/marked' });
     const res = await postGitHub(
       service,
       pullRequestPayload('opened', {

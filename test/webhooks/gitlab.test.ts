@@ -1,61 +1,48 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../tools/simulator/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { type RunningService, startService } from '../support/service.js';
+import { describe, expect } from 'vitest';
+import { test as fixtures } from '../support/fixtures.js';
+import type { RunningService } from '../support/service.js';
+import { deliveries, nextNumber, readRun, startWebhookRun } from '../support/webhook-runs.js';
 import {
   GITLAB_SIGNING_TOKEN,
   GITLAB_TOKEN,
   mergeRequestPayload,
   postGitLab,
   standardSignature,
-} from './helpers.js';
-import { deliveries, nextNumber, readRun, startRun } from './support.js';
+} from '../support/webhooks.js';
 
 const REPO = 'platform/tools/widgets';
 
-describe('GitLab webhooks', () => {
-  let db: TestDatabase;
-  let sim: Simulator;
-  let service: RunningService;
+const test = fixtures
   /** Same database, GitLab signing token instead of the shared token; its poller stays off. */
-  let signed: RunningService;
+  .extend('signed', { scope: 'file' }, ({ launch }) =>
+    launch({ GITLAB_WEBHOOK_SECRET: GITLAB_SIGNING_TOKEN, POLLER_ENABLED: 'false' }),
+  )
   /** Same database, GITLAB_AGENT_USERNAMES set; its poller stays off. */
-  let withAgents: RunningService;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sim = await startSimulator({ apiVersion: 'v1', stepMs: 30, rateLimit: false, maxConversations: 100 });
-    service = await startService(db.url, sim.url, { GITLAB_WEBHOOK_SECRET: GITLAB_TOKEN });
-    signed = await startService(db.url, sim.url, {
-      GITLAB_WEBHOOK_SECRET: GITLAB_SIGNING_TOKEN,
-      POLLER_ENABLED: 'false',
-    });
-    withAgents = await startService(db.url, sim.url, {
+  .extend('withAgents', { scope: 'file' }, ({ launch }) =>
+    launch({
       GITLAB_WEBHOOK_SECRET: GITLAB_TOKEN,
       GITLAB_AGENT_USERNAMES: 'oh-bot',
       POLLER_ENABLED: 'false',
-    });
-  });
-  afterAll(async () => {
-    await withAgents?.stop();
-    await signed?.stop();
-    await service?.stop();
-    await sim?.stop();
-    await db?.drop();
-  });
+    }),
+  );
+test.override({
+  simulatorOptions: { apiVersion: 'v1' },
+  serviceEnv: { OPENHANDS_API_VERSION: 'auto', GITLAB_WEBHOOK_SECRET: GITLAB_TOKEN },
+});
 
+describe('GitLab webhooks', () => {
   describe('with the shared token (X-Gitlab-Token)', () => {
     let runId: string;
     const iid = nextNumber();
     const shape = () => ({ repository: REPO, iid, sourceBranch: `openhands/${runId}` });
     const openId = randomUUID();
 
-    beforeAll(async () => {
-      runId = await startRun(service, { repository: REPO });
+    test.beforeAll(async ({ service }) => {
+      runId = await startWebhookRun(service, { repository: REPO });
     });
 
-    it('open → the run is COMPLETED with the merge request', async () => {
+    test('open → the run is COMPLETED with the merge request', async ({ service }) => {
       const res = await postGitLab(service, mergeRequestPayload({ action: 'open', ...shape() }), {
         deliveryId: openId,
       });
@@ -81,7 +68,7 @@ describe('GitLab webhooks', () => {
       expect(run.events.at(-1)).toMatchObject({ type: 'PULL_REQUEST', status: 'COMPLETED' });
     });
 
-    it('a redelivery with the same Idempotency-Key changes nothing', async () => {
+    test('a redelivery with the same Idempotency-Key changes nothing', async ({ service }) => {
       const before = await readRun(service, runId);
       const res = await postGitLab(service, mergeRequestPayload({ action: 'open', ...shape() }), {
         deliveryId: openId,
@@ -92,7 +79,9 @@ describe('GitLab webhooks', () => {
       expect(await deliveries(service, 'GITLAB', openId)).toHaveLength(1);
     });
 
-    it('update without new commits is ignored; update with commits records the new head', async () => {
+    test('update without new commits is ignored; update with commits records the new head', async ({
+      service,
+    }) => {
       const edit = await postGitLab(service, mergeRequestPayload({ action: 'update', ...shape() }));
       expect(edit.status).toBe(202);
       expect(edit.body).toMatchObject({ outcome: 'IGNORED' });
@@ -113,7 +102,7 @@ describe('GitLab webhooks', () => {
       expect(run.events.at(-1)).toMatchObject({ type: 'PULL_REQUEST_UPDATED' });
     });
 
-    it('merge → MERGED on the completed run', async () => {
+    test('merge → MERGED on the completed run', async ({ service }) => {
       const res = await postGitLab(service, mergeRequestPayload({ action: 'merge', ...shape() }));
       expect(res.body).toMatchObject({ outcome: 'UPDATED_PULL_REQUEST', runId });
       const run = await readRun(service, runId);
@@ -121,8 +110,8 @@ describe('GitLab webhooks', () => {
       expect(run.pullRequest.state).toBe('MERGED');
     });
 
-    it('close → CLOSED; reopen → OPEN', async () => {
-      const other = await startRun(service, { repository: REPO });
+    test('close → CLOSED; reopen → OPEN', async ({ service }) => {
+      const other = await startWebhookRun(service, { repository: REPO });
       const mr = {
         repository: REPO,
         iid: nextNumber(),
@@ -145,8 +134,8 @@ describe('GitLab webhooks', () => {
       expect(run.status).toBe('COMPLETED');
     });
 
-    it('refuses a wrong or missing token, and nothing changes', async () => {
-      const victim = await startRun(service, { repository: 'platform/tools/guarded' });
+    test('refuses a wrong or missing token, and nothing changes', async ({ service }) => {
+      const victim = await startWebhookRun(service, { repository: 'platform/tools/guarded' });
       const payload = mergeRequestPayload({
         action: 'open',
         repository: 'platform/tools/guarded',
@@ -165,7 +154,7 @@ describe('GitLab webhooks', () => {
       expect(run.pullRequest).toBeNull();
     });
 
-    it('acknowledges other hooks with 202', async () => {
+    test('acknowledges other hooks with 202', async ({ service }) => {
       const res = await postGitLab(
         service,
         { object_kind: 'push', ref: 'refs/heads/main' },
@@ -175,7 +164,7 @@ describe('GitLab webhooks', () => {
       expect(res.body.outcome).toBe('IGNORED');
     });
 
-    it('records an unmatched merge request', async () => {
+    test('records an unmatched merge request', async ({ service }) => {
       const res = await postGitLab(
         service,
         mergeRequestPayload({ action: 'open', repository: 'nobody/knows/this', iid: 1, sourceBranch: 'x' }),
@@ -188,9 +177,11 @@ describe('GitLab webhooks', () => {
   });
 
   describe('branch rule trust', () => {
-    it("does not complete a run with a stranger's merge request from a fork against the run's branch", async () => {
+    test("does not complete a run with a stranger's merge request from a fork against the run's branch", async ({
+      service,
+    }) => {
       const repository = 'platform/tools/forked';
-      const runId = await startRun(service, { repository, branch: 'main' });
+      const runId = await startWebhookRun(service, { repository, branch: 'main' });
       const res = await postGitLab(
         service,
         mergeRequestPayload({
@@ -210,9 +201,12 @@ describe('GitLab webhooks', () => {
       expect((await readRun(service, runId)).status).toBe('RUNNING');
     });
 
-    it('with GITLAB_AGENT_USERNAMES, takes only a merge request opened by an agent account', async () => {
+    test('with GITLAB_AGENT_USERNAMES, takes only a merge request opened by an agent account', async ({
+      service,
+      withAgents,
+    }) => {
       const repository = 'platform/tools/agents';
-      const runId = await startRun(service, { repository, branch: 'main' });
+      const runId = await startWebhookRun(service, { repository, branch: 'main' });
       const open = (username: string) =>
         postGitLab(
           withAgents,
@@ -238,9 +232,9 @@ describe('GitLab webhooks', () => {
     let runId: string;
     let payload: Record<string, unknown>;
 
-    beforeAll(async () => {
+    test.beforeAll(async ({ service }) => {
       // Started through the polling service so the run is RUNNING on the simulator.
-      runId = await startRun(service, { repository: 'platform/tools/signed' });
+      runId = await startWebhookRun(service, { repository: 'platform/tools/signed' });
       payload = mergeRequestPayload({
         action: 'open',
         repository: 'platform/tools/signed',
@@ -249,32 +243,32 @@ describe('GitLab webhooks', () => {
       });
     });
 
-    async function unchanged() {
+    async function unchanged(signed: RunningService) {
       const run = await readRun(signed, runId);
       expect(run.status).toBe('RUNNING');
       expect(run.pullRequest).toBeNull();
     }
 
-    it('refuses an expired timestamp, even with a valid signature', async () => {
+    test('refuses an expired timestamp, even with a valid signature', async ({ signed }) => {
       const res = await postGitLab(signed, payload, {
         signingToken: GITLAB_SIGNING_TOKEN,
         timestamp: Math.floor(Date.now() / 1000) - 600,
       });
       expect(res.status).toBe(401);
       expect(res.body.error.message).toContain('replay window');
-      await unchanged();
+      await unchanged(signed);
     });
 
-    it('refuses a timestamp far in the future', async () => {
+    test('refuses a timestamp far in the future', async ({ signed }) => {
       const res = await postGitLab(signed, payload, {
         signingToken: GITLAB_SIGNING_TOKEN,
         timestamp: Math.floor(Date.now() / 1000) + 600,
       });
       expect(res.status).toBe(401);
-      await unchanged();
+      await unchanged(signed);
     });
 
-    it('refuses a tampered body, a wrong key and a missing signature', async () => {
+    test('refuses a tampered body, a wrong key and a missing signature', async ({ signed }) => {
       const tampered = await postGitLab(signed, payload, {
         signingToken: GITLAB_SIGNING_TOKEN,
         sendBody: JSON.stringify({ ...payload, labels: [1] }),
@@ -288,10 +282,12 @@ describe('GitLab webhooks', () => {
       const tokenOnly = await postGitLab(signed, payload, { token: GITLAB_SIGNING_TOKEN });
       expect(tokenOnly.status).toBe(401);
       expect(tokenOnly.body.error.message).toContain('webhook-signature');
-      await unchanged();
+      await unchanged(signed);
     });
 
-    it('accepts a valid signature (among others, as during key rotation) and completes the run', async () => {
+    test('accepts a valid signature (among others, as during key rotation) and completes the run', async ({
+      signed,
+    }) => {
       const id = randomUUID();
       const timestamp = Math.floor(Date.now() / 1000);
       const valid = standardSignature(GITLAB_SIGNING_TOKEN, id, timestamp, JSON.stringify(payload));
@@ -316,7 +312,7 @@ describe('GitLab webhooks', () => {
       expect(again.body).toMatchObject({ duplicate: true });
     });
 
-    it('merge and close arrive signed too', async () => {
+    test('merge and close arrive signed too', async ({ signed }) => {
       const iid = (payload.object_attributes as { iid: number }).iid;
       const shape = { repository: 'platform/tools/signed', iid, sourceBranch: `openhands/${runId}` };
       const merged = await postGitLab(signed, mergeRequestPayload({ action: 'merge', ...shape }), {

@@ -1,28 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { loadConfig } from '../../src/config/service.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { type Database, openDatabase } from '../../src/storage/database.js';
 import { DeliveryStore } from '../../src/webhooks/delivery-store.js';
 import { pruneDeliveries } from '../../src/webhooks/retention.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { test } from '../support/fixtures.js';
 import { waitFor } from '../support/graphql.js';
 import { startService } from '../support/service.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
 describe('webhook delivery retention (WEBHOOK_RETENTION_DAYS)', () => {
-  let db: TestDatabase;
   let database: Database;
   let prisma: PrismaClient;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
+  test.beforeAll(async ({ db }) => {
     database = await openDatabase({ url: db.url, dataDir: '' });
     prisma = database.prisma;
   });
-  afterAll(async () => {
+  // Before the file's database is dropped.
+  test.afterAll(async () => {
     await database?.close();
-    await db?.drop();
   });
 
   async function record(id: string, daysAgo: number) {
@@ -40,7 +38,7 @@ describe('webhook delivery retention (WEBHOOK_RETENTION_DAYS)', () => {
   const ids = async () =>
     (await prisma.webhookDelivery.findMany({ select: { id: true } })).map((r) => r.id).sort();
 
-  it('deletes records older than the retention and keeps the rest', async () => {
+  test('deletes records older than the retention and keeps the rest', async () => {
     await record('old-1', 45);
     await record('old-2', 31);
     await record('recent', 29);
@@ -51,7 +49,7 @@ describe('webhook delivery retention (WEBHOOK_RETENTION_DAYS)', () => {
     await prisma.webhookDelivery.deleteMany();
   });
 
-  it('runs in the service shortly after start-up, and not at all with 0', async () => {
+  test('runs in the service shortly after start-up, and not at all with 0', async ({ db }) => {
     await record('stale', 3);
     const keeping = await startService(db.url, 'http://127.0.0.1:9', {
       POLLER_ENABLED: 'false',
@@ -72,7 +70,7 @@ describe('webhook delivery retention (WEBHOOK_RETENTION_DAYS)', () => {
     }
   });
 
-  it('refuses a negative or non-numeric WEBHOOK_RETENTION_DAYS, naming the variable', () => {
+  test('refuses a negative or non-numeric WEBHOOK_RETENTION_DAYS, naming the variable', () => {
     for (const bad of ['-1', 'soon'])
       expect(() => loadConfig({ WEBHOOK_RETENTION_DAYS: bad })).toThrow(/WEBHOOK_RETENTION_DAYS/);
   });

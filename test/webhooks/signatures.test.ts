@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../src/config/service.js';
 import { nextPullRequestState as nextState } from '../../src/runs/lifecycle.js';
 import { parseGitHub } from '../../src/webhooks/github.js';
 import { sameSecret, verifyGitHubSignature, verifyStandardWebhook } from '../../src/webhooks/signatures.js';
-import { GITLAB_SIGNING_TOKEN, githubExample, standardSignature } from './helpers.js';
+import { GITLAB_SIGNING_TOKEN, githubExample, standardSignature } from '../support/webhooks.js';
 
 describe('signature checks', () => {
   it('GitHub: accepts what @octokit/webhooks-methods signs, refuses anything else', async () => {

@@ -3,7 +3,7 @@ import { parseGitHub } from '../../src/webhooks/github.js';
 import { parseGitLab } from '../../src/webhooks/gitlab.js';
 import { acceptsRunIdMatch, parseAccounts, trustedForBranchRule } from '../../src/webhooks/trust.js';
 import type { PullRequestFacts } from '../../src/webhooks/types.js';
-import { mergeRequestPayload, pullRequestPayload } from './helpers.js';
+import { mergeRequestPayload, pullRequestPayload } from '../support/webhooks.js';
 
 const RUN_ID = 'run_0000000000abcdefghjkmnpqrs';
 

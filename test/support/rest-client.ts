@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { openApiDocument, openApiText } from '../../src/rest/openapi.js';
 import { ErrorBody } from '../../src/rest/schemas.js';
 import { check } from '../../src/rest/validate.js';
-import { TEST_TOKEN } from '../support/service.js';
+import { TEST_TOKEN } from './service.js';
 
 export interface RestResponse {
   status: number;

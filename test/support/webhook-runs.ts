@@ -1,5 +1,6 @@
-import { gql, START_RUN, waitForStatus } from '../support/graphql.js';
-import type { RunningService } from '../support/service.js';
+import { gql } from './graphql.js';
+import { startRun } from './runs.js';
+import type { RunningService } from './service.js';
 
 export const RUN_WITH_PR = `query($id: ID!) { run(id: $id) {
   id status percent phase finishedAt
@@ -17,21 +18,21 @@ export interface StartOptions {
   running?: boolean;
 }
 
-/** Starts a run through GraphQL, as a client would. */
-export async function startRun(service: RunningService, options: StartOptions = {}): Promise<string> {
-  const res = await gql(service.graphqlUrl, START_RUN, {
-    input: {
-      projectId: 'webhooks',
-      compiledPrompt: options.prompt ?? 'Fix the bug [sim:hang]',
-      repository: options.repository ?? 'acme/widgets',
-      branch: options.branch,
-      gitProvider: options.gitProvider,
-    },
-  });
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
-  const id = res.data!.startRun.run.id as string;
-  if (options.running !== false) await waitForStatus(service.graphqlUrl, id, ['RUNNING']);
-  return id;
+/** A run on a repository (project 'webhooks'), through the shared `startRun`; returns its id. */
+export async function startWebhookRun(service: RunningService, options: StartOptions = {}): Promise<string> {
+  const input = {
+    projectId: 'webhooks',
+    compiledPrompt: options.prompt ?? 'Fix the bug [sim:hang]',
+    repository: options.repository ?? 'acme/widgets',
+    branch: options.branch,
+    gitProvider: options.gitProvider,
+  };
+  const run = await startRun(
+    service.graphqlUrl,
+    input,
+    options.running === false ? {} : { until: ['RUNNING'] },
+  );
+  return run.id as string;
 }
 
 export interface RunView {

@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { sign } from '@octokit/webhooks-methods';
-import type { RunningService } from '../support/service.js';
+import type { RunningService } from './service.js';
 
 /** The real payloads GitHub documents, as published in @octokit/webhooks-examples. */
 interface Definition {
