@@ -358,7 +358,12 @@ export class V1Driver implements OpenHandsDriver {
       }
     }
     if (response.status === 404 || response.status === 405) {
-      const conversation = await this.requireConversation(run);
+      let conversation = await this.requireConversation(run);
+      if (conversation.sandbox_status === 'PAUSED') {
+        // A paused sandbox's agent server does not answer: resume it, then read where it listens.
+        await this.resume(run);
+        conversation = await this.requireConversation(run, true);
+      }
       const agentServer = agentServerOf(conversation);
       if (!agentServer)
         throw new UpstreamError('protocol', 'OpenHands gave no agent server for the conversation');
