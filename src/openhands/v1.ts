@@ -329,7 +329,7 @@ export class V1Driver implements OpenHandsDriver {
       finalMessage,
       doing,
       activity,
-      question: cursor.lastAgent === 'message' ? cursor.lastMessage : undefined,
+      question: cursor.lastMessage,
     };
   }
 
