@@ -47,8 +47,6 @@ export function runEvent(event: RunEvent): RunEventJson {
 export function runDetail(run: Run, events: RunEvent[], eventsTruncated: boolean): RunDetail {
   return {
     ...runObject(run),
-    question: run.question,
-    outcome: runOutcome(run.outcome),
     events: events.map(runEvent),
     events_truncated: eventsTruncated,
   };
@@ -61,7 +59,7 @@ function runOutcome(stored: unknown): RunOutcome | null {
 }
 
 /** The detail route's run without its timeline: what run notifications carry as data.run. */
-export function runObject(run: Run): Omit<RunDetail, 'events' | 'events_truncated' | 'question' | 'outcome'> {
+export function runObject(run: Run): Omit<RunDetail, 'events' | 'events_truncated'> {
   return {
     ...runSummary(run),
     repository: run.repository,
@@ -86,6 +84,8 @@ export function runObject(run: Run): Omit<RunDetail, 'events' | 'events_truncate
           head_sha: run.prHeadSha,
         }
       : null,
+    question: run.question,
+    outcome: runOutcome(run.outcome),
     started_at: iso(run.startedAt),
     finished_at: iso(run.finishedAt),
   };
