@@ -14,7 +14,8 @@
  *
  * `plan` holds the invariants every change obeys whoever asked for it: a final run never becomes
  * active again, percent never decreases and is 100 only for COMPLETED, an error is recorded only
- * with a final status other than COMPLETED, and every visible change appends one event.
+ * with a final status other than COMPLETED, a question is kept only while AWAITING_INPUT, and every
+ * visible change appends one event.
  */
 import type { Prisma, Run } from '../generated/prisma/client.js';
 import type { ActivityItem } from './activity.js';
@@ -103,6 +104,11 @@ export function plan(run: Run, change: RunChange, now: Date = new Date()): Plann
   const statusChanged = status !== run.status;
   const moved = statusChanged || percent !== run.percent || phase !== run.phase;
   if (statusChanged) data.status = status;
+  // A question is only a question while the run waits for its answer (cancelled, completed, timed out …).
+  if (statusChanged && status !== 'AWAITING_INPUT' && (run.question !== null || run.awaitingSince !== null)) {
+    data.question = null;
+    data.awaitingSince = null;
+  }
   if (percent !== run.percent) data.percent = percent;
   if (phase !== run.phase) data.phase = phase;
   if (!moved && !change.event) return { data };

@@ -207,6 +207,11 @@ export class Poller {
   }
 
   private async stopUpstream(run: Run): Promise<void> {
+    // A run that ended without a poll seeing it (cancelled by a client) gets its outcome before the stop.
+    const outcome =
+      !run.outcome && run.conversationId && isFinal(run.status) ? await this.readOutcome(run) : undefined;
+    const withOutcome = (change: RunChange) =>
+      outcome ? { ...change, set: { ...change.set, outcome } } : change;
     let stoppedUpstream: boolean;
     try {
       stoppedUpstream = await this.upstream.driver(run.apiVersion).stop(toUpstream(run));
@@ -216,10 +221,12 @@ export class Poller {
         { runId: run.id, err: error, attempts: change.set?.stopAttempts, giveUp: !change.set?.stopPending },
         'stopping the conversation upstream failed',
       );
-      await this.release(run.id, () => change);
+      await this.release(run.id, (current) => (current.outcome ? change : withOutcome(change)));
       return;
     }
-    await this.release(run.id, () => stopped(stoppedUpstream));
+    await this.release(run.id, (current) =>
+      current.outcome ? stopped(stoppedUpstream) : withOutcome(stopped(stoppedUpstream)),
+    );
     if (stoppedUpstream) this.log.info({ runId: run.id }, 'conversation stopped upstream');
   }
 
@@ -358,20 +365,17 @@ export class Poller {
     });
   }
 
-  private async readOutcome(run: Run, snap: Snapshot): Promise<Prisma.InputJsonValue | undefined> {
-    const upstream = { ...toUpstream(run), eventCursor: snap.eventCursor ?? run.eventCursor };
+  private async readOutcome(run: Run, snap?: Snapshot): Promise<Prisma.InputJsonValue> {
+    const upstream = { ...toUpstream(run), eventCursor: snap?.eventCursor ?? run.eventCursor };
     let outcome: Outcome;
     try {
       outcome = await this.upstream.driver(run.apiVersion).outcome(upstream);
     } catch (error) {
       this.log.warn({ runId: run.id, err: error }, 'reading the run outcome failed');
-      outcome = { summary: snap.finalMessage ?? null, changedFiles: null };
+      outcome = { summary: null, changedFiles: null };
     }
-    return {
-      ...outcome,
-      summary: outcome.summary ?? snap.finalMessage ?? null,
-      fetchedAt: new Date().toISOString(),
-    };
+    const summary = outcome.summary ?? snap?.finalMessage ?? null;
+    return { ...outcome, summary, fetchedAt: new Date().toISOString() };
   }
 
   private async applyFault(run: Run, error: Error): Promise<void> {

@@ -222,6 +222,28 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       );
     });
 
+    it('a run cancelled while it waits gets its outcome before its conversation is stopped', async () => {
+      const run = await startRun(stack.url, {
+        compiledPrompt: 'Cancel me [sim:ask] #c1',
+        repository: 'acme/w',
+      });
+      await waitForStatus(stack.url, run.id, ['AWAITING_INPUT']);
+      const cancelled = await gql(stack.url, 'mutation($id: ID!) { cancelRun(id: $id) { run { status } } }', {
+        id: run.id,
+      });
+      expect(cancelled.data?.cancelRun.run.status).toBe('CANCELLED');
+      const ended = await waitFor('the outcome', async () => {
+        const current = await conversation(stack.url, run.id);
+        return current.outcome ? current : undefined;
+      });
+      // Nothing edited before the question; the agent's last word was the question.
+      expect(ended.outcome).toMatchObject({
+        changedFiles: [],
+        summary: expect.stringMatching(/exclamation/),
+      });
+      expect(ended.question).toBeNull();
+    });
+
     it('never exceeded the request budget (the simulator counted every request)', async () => {
       expect(peakRequestsPerSecond(stack.sim.requests)).toBeLessThanOrEqual(8);
       expect(stack.sim.requests.filter((r) => r.status === 429)).toEqual([]);

@@ -23,6 +23,7 @@ import {
   messageDelivered,
   messageSent,
   observed,
+  plan,
   withDeadlines,
 } from '../../src/runs/lifecycle.js';
 import type { RunStatus } from '../../src/runs/status.js';
@@ -200,6 +201,21 @@ describe('questions', () => {
     const change = observed(run(), snap(RUNNING, { activity }), RULES, NOW);
     expect(change.activity).toEqual(activity);
     expect(appendsEvent(run(), change)).toBe(true);
+  });
+});
+
+describe('plan: a question lives only while AWAITING_INPUT', () => {
+  it.each(['RUNNING', 'CANCELLED', 'COMPLETED', 'TIMED_OUT', 'FAILED'] as RunStatus[])(
+    'leaving AWAITING_INPUT for %s clears it, whoever asked',
+    (status) => {
+      const waiting = run({ status: 'AWAITING_INPUT', question: 'Q?', awaitingSince: ago(MINUTE) });
+      expect(plan(waiting, { status }, NOW).data).toMatchObject({ question: null, awaitingSince: null });
+    },
+  );
+
+  it('staying AWAITING_INPUT keeps it', () => {
+    const waiting = run({ status: 'AWAITING_INPUT', question: 'Q?', awaitingSince: ago(MINUTE) });
+    expect(plan(waiting, { phase: 'Still waiting' }, NOW).data).not.toHaveProperty('question');
   });
 });
 
