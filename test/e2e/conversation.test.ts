@@ -117,9 +117,23 @@ for (const apiVersion of ['v1', 'v0'] as const) {
         expect(sent.errors).toBeUndefined();
         const event = sent.data!.sendRunMessage.event;
         expect(event).toMatchObject({ type: 'USER_MESSAGE', message: answer });
-        // The same key again: the same event, sent once.
-        const again = await send(stack.url, { runId: run.id, text: answer, idempotencyKey: 'answer-1' });
-        expect(again.data!.sendRunMessage.event.seq).toBe(event.seq);
+        // The same key again, this time over graphql-ws: the same event, sent once.
+        const again = await new Promise<{ data?: any; errors?: unknown }>((resolve, reject) => {
+          let result: { data?: any; errors?: unknown } = {};
+          ws.subscribe(
+            {
+              query: SEND,
+              variables: { input: { runId: run.id, text: answer, idempotencyKey: 'answer-1' } },
+            },
+            {
+              next: (value) => (result = value as typeof result),
+              error: reject,
+              complete: () => resolve(result),
+            },
+          );
+        });
+        expect(again.errors).toBeUndefined();
+        expect(again.data.sendRunMessage.event.seq).toBe(event.seq);
 
         const done = await finalRun(stack.url, run.id);
         expect(done.status).toBe('COMPLETED');
