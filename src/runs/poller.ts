@@ -131,7 +131,10 @@ export class Poller {
     await Promise.all([
       mapLimit(stops, CONCURRENCY, (run) => this.guard(run, () => this.stopUpstream(run))),
       mapLimit(starts, CONCURRENCY, (run) => this.guard(run, () => this.startUpstream(run))),
-      this.deliverMessages(polls).then(() => this.pollUpstream(polls)),
+      // Messages first, so a poll in the same round can already see the agent working again.
+      this.deliverMessages(polls)
+        .catch((error) => this.log.error({ err: error }, 'delivering messages failed'))
+        .then(() => this.pollUpstream(polls)),
     ]);
     // Claimed rows that matched no group (finished meanwhile) still get their lease back.
     const handled = new Set([...stops, ...starts, ...polls].map((r) => r.id));
