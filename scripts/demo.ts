@@ -1,5 +1,6 @@
 // `npm run demo`: the service and the OpenHands simulator side by side on loopback, with one
-// sample run followed to the end. Leaves both running for GraphiQL until Ctrl-C.
+// sample run followed to the end: the agent works, asks a question, gets an answer through
+// sendRunMessage and opens a pull request. Leaves both running for GraphiQL until Ctrl-C.
 import { randomBytes } from 'node:crypto';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/service.js';
@@ -38,7 +39,8 @@ const started = await gql(
   {
     input: {
       projectId: 'demo',
-      compiledPrompt: 'Add a README badge',
+      // [sim:ask]: the simulated agent stops to ask a question before it goes on.
+      compiledPrompt: 'Make the greeting friendlier [sim:ask]',
       repository: 'acme/widgets',
       branch: 'main',
     },
@@ -47,21 +49,32 @@ const started = await gql(
 const runId: string = started.data.startRun.run.id;
 console.log(`started ${runId}`);
 let seen = 0;
+let answered = false;
 for (;;) {
   const { data } = await gql(
-    `query($id: ID!) { run(id: $id) { status pullRequest { url } events(first: 100) { edges { node { seq status percent phase message } } } } }`,
+    `query($id: ID!) { run(id: $id) { status question pullRequest { url } outcome { summary changedFiles { path change } }
+      events(first: 100) { edges { node { seq type status percent phase message } } } } }`,
     { id: runId },
   );
   for (const { node } of data.run.events.edges.slice(seen)) {
     console.log(
-      `  #${node.seq} ${node.status.padEnd(14)} ${String(node.percent).padStart(3)}%  ${node.phase}${node.message ? ` — ${node.message}` : ''}`,
+      `  #${node.seq} ${node.type.padEnd(18)} ${node.status.padEnd(14)} ${String(node.percent).padStart(3)}%  ${node.message ?? node.phase}`,
     );
   }
   seen = data.run.events.edges.length;
+  if (data.run.status === 'AWAITING_INPUT' && data.run.question && !answered) {
+    answered = true;
+    const answer = 'Yes, end it with an exclamation mark.';
+    console.log(`\n  the agent asks: ${data.run.question}\n  answering:      ${answer}\n`);
+    await gql(`mutation($input: SendRunMessageInput!) { sendRunMessage(input: $input) { event { seq } } }`, {
+      input: { runId, text: answer },
+    });
+  }
   if (['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(data.run.status)) {
     console.log(
       `\n${runId} ended ${data.run.status}${data.run.pullRequest ? ` with ${data.run.pullRequest.url}` : ''}`,
     );
+    if (data.run.outcome) console.log(`outcome: ${JSON.stringify(data.run.outcome)}`);
     break;
   }
   await new Promise((resolve) => setTimeout(resolve, 300));

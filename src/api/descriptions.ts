@@ -12,7 +12,13 @@ export const DESCRIPTIONS = {
   errorRetryable: 'Whether starting the same run again may succeed.',
   pullRequestState: 'OPEN, MERGED or CLOSED',
   runEvent: "One entry of a run's timeline; seq counts 1, 2, 3 … per run with no gaps.",
-  eventType: 'CREATED, STATUS_CHANGED, PROGRESS, PULL_REQUEST, UPSTREAM_FAULT, …',
+  eventType:
+    'CREATED, STATUS_CHANGED, PROGRESS, PULL_REQUEST, UPSTREAM_FAULT, AGENT_MESSAGE, AGENT_ACTION, AGENT_OBSERVATION, USER_MESSAGE, MESSAGE_DELIVERED, MESSAGE_FAILED, ACTIVITY_TRUNCATED, …',
+  question: "The agent's last message while the run is AWAITING_INPUT; null otherwise.",
+  outcome:
+    'What the agent delivered, read once when the run ends or its pull request opens; null until then.',
+  sendRunMessage:
+    'Sends a message to the agent (an answer to its question, or a follow-up). Stored first and delivered in order by the poller; MESSAGE_DELIVERED or MESSAGE_FAILED follows in the run events.',
   repository: '"owner/repo", a GitLab group path, or the repository URL.',
   branch: 'Also accepted as metadata.branch.',
   metadata: 'Any JSON object; kept with the run.',

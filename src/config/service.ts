@@ -17,6 +17,8 @@ export interface PollerSettings {
   maxRunMs: number;
   errorToleranceMs: number;
   maxStartAttempts: number;
+  /** How long a run may wait for an answer before it times out (INPUT_TIMEOUT). */
+  inputTimeoutMs: number;
   /** Ask the agent to put the run id in its PR description (webhook correlation). */
   askForRunMarker: boolean;
 }
@@ -140,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxRunMs: int(env, 'RUN_MAX_DURATION_MS', 4 * 60 * minute, 100),
       errorToleranceMs: int(env, 'UPSTREAM_ERROR_TOLERANCE_MS', 10 * second, 0),
       maxStartAttempts: int(env, 'RUN_MAX_START_ATTEMPTS', 5, 1, 100),
+      inputTimeoutMs: int(env, 'RUN_INPUT_TIMEOUT_MS', 24 * 60 * minute, 100),
       askForRunMarker: bool(env, 'ASK_AGENT_FOR_RUN_MARKER', true),
     },
     maxPageSize: int(env, 'MAX_PAGE_SIZE', 100, 1, 1000),

@@ -244,6 +244,7 @@ function snapshot(run: Run): LiveEvent {
   return {
     runId: run.id,
     seq: run.lastSeq,
+    upstreamId: null,
     type: 'SNAPSHOT',
     status: run.status,
     percent: run.percent,

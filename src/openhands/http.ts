@@ -42,6 +42,11 @@ export interface RequestSpec {
   /** Label for metrics and logs (the path without ids). */
   route: string;
   /**
+   * A conversation's agent server instead of the app server: `path` is appended to this absolute URL,
+   * and the conversation's session key replaces the configured token.
+   */
+  agentServer?: { url: string; sessionKey: string | null };
+  /**
    * Whether a failure after the request may have reached the server can be retried. Starting a
    * conversation is not idempotent, so it only retries what surely did not start anything.
    */
@@ -102,13 +107,15 @@ export class OpenHandsHttp {
   private async once(spec: RequestSpec): Promise<UpstreamResponse & { retryAfterMs?: number }> {
     const { baseUrl, token, timeoutMs, budget } = this.options;
     await budget.take();
-    const url = new URL(baseUrl + spec.path);
+    const url = new URL((spec.agentServer?.url ?? baseUrl) + spec.path);
     for (const [key, value] of Object.entries(spec.query ?? {})) {
       if (value === undefined) continue;
       for (const v of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(v));
     }
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (token) {
+    if (spec.agentServer) {
+      if (spec.agentServer.sessionKey) headers['x-session-api-key'] = spec.agentServer.sessionKey;
+    } else if (token) {
       // Self-hosted servers check X-Session-API-Key, OpenHands Cloud a bearer token; both are harmless.
       headers['x-session-api-key'] = token;
       headers.authorization = `Bearer ${token}`;

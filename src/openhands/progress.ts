@@ -80,9 +80,14 @@ export function fromV1StartTask(task: { status: string; detail?: string | null }
   return { status: 'STARTING', percent, phase, upstream };
 }
 
+/**
+ * `endedWithMessage`: the agent's last event was a plain message rather than a FinishAction. V1 has no
+ * "awaiting input" status: a turn that ends with a question reads `finished` (shared/openhands-api.md).
+ */
 export function fromV1Conversation(
   conversation: { sandbox_status?: string | null; execution_status?: string | null },
   agentSteps: number,
+  endedWithMessage = false,
 ): Observation {
   const sandbox = conversation.sandbox_status ?? 'UNKNOWN';
   const execution = conversation.execution_status ?? null;
@@ -99,6 +104,8 @@ export function fromV1Conversation(
   }
   switch (execution) {
     case 'finished':
+      if (endedWithMessage)
+        return { status: 'AWAITING_INPUT', percent: 0, phase: 'Waiting for an answer', upstream };
       return { status: 'COMPLETED', percent: 100, phase: 'Finished', upstream };
     case 'waiting_for_confirmation':
       return { status: 'AWAITING_INPUT', percent: 0, phase: 'Waiting for confirmation', upstream };

@@ -1,4 +1,8 @@
+import { type ActivityItem, MAX_MESSAGE_CHARS } from '../runs/activity.js';
 import { findPullRequests } from '../runs/pull-requests.js';
+import type { Outcome } from '../runs/upstream.js';
+import { v0Activity } from './activity.js';
+import { toChangedFiles } from './changes.js';
 import {
   gitProviderParam,
   type OpenHandsDriver,
@@ -18,6 +22,9 @@ interface Cursor {
   next: number;
   /** Last agent state seen in the events; V0 has no other place that tells it. */
   agentState: string | null;
+  /** The agent's last message (the question while it awaits input) and its final answer so far. */
+  lastMessage?: string;
+  finalText?: string;
 }
 
 export class V0Driver implements OpenHandsDriver {
@@ -117,9 +124,10 @@ export class V0Driver implements OpenHandsDriver {
 
     let agentSteps = run.upstreamEventCount;
     let newEvents = 0;
-    let activity: string | undefined;
+    let doing: string | undefined;
     let finalMessage: string | undefined;
     const texts: string[] = [];
+    const activity: ActivityItem[] = [];
     for (let pages = 0; pages < MAX_EVENT_PAGES_PER_POLL; pages++) {
       const eventsRoute = 'GET /api/conversations/{id}/events';
       const page = await this.http.request({
@@ -144,30 +152,71 @@ export class V0Driver implements OpenHandsDriver {
           continue;
         }
         texts.push(JSON.stringify(event));
+        const item = v0Activity(event, run.repository);
+        if (item) activity.push(item);
         if (event.action && event.source === 'agent') {
           agentSteps++;
-          activity = activityPhase(event.action) ?? activity;
+          doing = activityPhase(event.action) ?? doing;
           if (event.action === 'finish' && typeof event.args?.final_thought === 'string') {
             finalMessage = event.args.final_thought;
           } else if (event.action === 'message' && typeof event.args?.content === 'string') {
             finalMessage = event.args.content;
+            cursor.lastMessage = finalMessage.slice(0, MAX_MESSAGE_CHARS);
           }
         }
         if (event.observation === 'mcp' && typeof event.extras?.name === 'string') {
-          activity = activityPhase(event.extras.name) ?? activity;
+          doing = activityPhase(event.extras.name) ?? doing;
         }
       }
       if (!has_more || events.length === 0) break;
     }
+    if (finalMessage) cursor.finalText = finalMessage.slice(0, MAX_MESSAGE_CHARS);
     return {
       observation: fromV0Conversation(conversation, cursor.agentState, agentSteps),
+      question: cursor.lastMessage,
       conversationId: run.conversationId!,
       eventCursor: JSON.stringify(cursor),
       agentSteps,
       newEvents,
       pullRequests: findPullRequests(texts.join('\n')),
       finalMessage,
+      doing,
       activity,
     };
+  }
+
+  async sendMessage(run: UpstreamRun, text: string): Promise<void> {
+    const route = 'POST /api/conversations/{id}/message';
+    const response = await this.http.request({
+      method: 'POST',
+      path: `/api/conversations/${encodeURIComponent(run.conversationId ?? '')}/message`,
+      route,
+      body: { message: text },
+      idempotent: false,
+    });
+    const body = expectOk(response, route) as { success?: boolean } | null;
+    // Not in memory (stopped, evicted): the server accepted nothing.
+    if (body?.success === false) throw new UpstreamError('protocol', 'OpenHands did not take the message');
+  }
+
+  /** The finish event's answer (from the events read) and `/git/changes` of the conversation. */
+  async outcome(run: UpstreamRun): Promise<Outcome> {
+    const cursor: Cursor | null = run.eventCursor ? JSON.parse(run.eventCursor) : null;
+    const summary = cursor?.finalText ?? null;
+    if (!run.conversationId) return { summary, changedFiles: null };
+    try {
+      const response = await this.http.request({
+        method: 'GET',
+        path: `/api/conversations/${encodeURIComponent(run.conversationId)}/git/changes`,
+        route: 'GET /api/conversations/{id}/git/changes',
+        idempotent: true,
+      });
+      return {
+        summary,
+        changedFiles: response.status === 200 ? toChangedFiles(response.body, run.repository) : null,
+      };
+    } catch {
+      return { summary, changedFiles: null };
+    }
   }
 }

@@ -1,4 +1,8 @@
+import { type ActivityItem, MAX_MESSAGE_CHARS } from '../runs/activity.js';
 import { findPullRequests } from '../runs/pull-requests.js';
+import type { Outcome } from '../runs/upstream.js';
+import { repositoryDir, v1Activity, v1MessageText } from './activity.js';
+import { toChangedFiles } from './changes.js';
 import {
   gitProviderParam,
   type OpenHandsDriver,
@@ -14,6 +18,7 @@ import type { V1Conversation, V1Event, V1StartTask } from './types.js';
 /** Batch reads take fewer than 100 ids. */
 const BATCH = 99;
 const EVENT_PAGE = 100;
+const MAX_REMEMBERED = 10_000;
 const MAX_EVENT_PAGES_PER_POLL = 10;
 
 interface Cursor {
@@ -29,6 +34,11 @@ interface Cursor {
    */
   seenState?: string;
   readAt?: number;
+  /** What the agent's last event was: a plain message means a finished turn waits for an answer. */
+  lastAgent?: 'message' | 'finish' | 'action';
+  /** The agent's last message (the question), and its final answer so far (finish or last message). */
+  lastMessage?: string;
+  finalText?: string;
 }
 
 /** Even an unchanged conversation has its events re-read this often (in case updated_at lags). */
@@ -47,6 +57,13 @@ function chunk<T>(items: T[], size: number): T[][] {
 
 export class V1Driver implements OpenHandsDriver {
   readonly version = 'v1' as const;
+
+  /**
+   * Conversations as last read by a poll, so that a message or the outcome right after it needs no
+   * second read (the agent server's address and session key live only on the AppConversation).
+   * Bounded; a miss reads the conversation again.
+   */
+  private readonly lastRead = new Map<string, V1Conversation>();
 
   constructor(private readonly http: OpenHandsHttp) {}
 
@@ -160,7 +177,16 @@ export class V1Driver implements OpenHandsDriver {
     });
     const body = expectOk(response, route);
     if (!Array.isArray(body)) throw new UpstreamError('protocol', `OpenHands sent no list on ${route}`);
+    for (const conversation of body as Array<V1Conversation | null>) {
+      if (conversation?.id) this.remember(conversation);
+    }
     return body as Array<V1Conversation | null>;
+  }
+
+  private remember(conversation: V1Conversation): void {
+    this.lastRead.delete(conversation.id);
+    this.lastRead.set(conversation.id, conversation);
+    if (this.lastRead.size > MAX_REMEMBERED) this.lastRead.delete(this.lastRead.keys().next().value!);
   }
 
   private async pollTasks(runs: UpstreamRun[], results: Map<string, Snapshot | Error>): Promise<void> {
@@ -222,7 +248,12 @@ export class V1Driver implements OpenHandsDriver {
         Date.now() - (cursor.readAt ?? 0) < EVENTS_REREAD_MS
       ) {
         results.set(run.id, {
-          observation: fromV1Conversation(conversation, run.upstreamEventCount),
+          observation: fromV1Conversation(
+            conversation,
+            run.upstreamEventCount,
+            cursor.lastAgent === 'message',
+          ),
+          question: cursor.lastMessage,
           conversationId: conversation.id,
           sandboxId: conversation.sandbox_id ?? undefined,
           agentSteps: run.upstreamEventCount,
@@ -243,9 +274,10 @@ export class V1Driver implements OpenHandsDriver {
     const cursor: Cursor = run.eventCursor ? JSON.parse(run.eventCursor) : { page: null, seen: 0 };
     let agentSteps = run.upstreamEventCount;
     let newEvents = 0;
-    let activity: string | undefined;
+    let doing: string | undefined;
     let finalMessage: string | undefined;
     const texts: string[] = [];
+    const activity: ActivityItem[] = [];
     for (let pages = 0; pages < MAX_EVENT_PAGES_PER_POLL; pages++) {
       const page = await this.eventPage(run.conversationId!, cursor);
       const fresh = page.items.slice(cursor.seen);
@@ -253,15 +285,23 @@ export class V1Driver implements OpenHandsDriver {
         newEvents++;
         if (event.source === 'user') continue; // the prompt may quote other PRs
         texts.push(JSON.stringify(event));
+        const item = v1Activity(event, run.repository);
+        if (item) activity.push(item);
         if (event.kind === 'ActionEvent') {
           agentSteps++;
-          activity = activityPhase(event.tool_name ?? event.action?.kind) ?? activity;
+          doing = activityPhase(event.tool_name ?? event.action?.kind) ?? doing;
+          cursor.lastAgent = 'action';
           if (event.tool_name === 'finish' || event.action?.kind === 'FinishAction') {
+            cursor.lastAgent = 'finish';
             finalMessage = typeof event.action?.message === 'string' ? event.action.message : finalMessage;
           }
         } else if (event.kind === 'MessageEvent' && event.source === 'agent') {
-          const text = messageText(event);
-          if (text) finalMessage = text;
+          const text = v1MessageText(event);
+          if (text) {
+            finalMessage = text;
+            cursor.lastAgent = 'message';
+            cursor.lastMessage = text.slice(0, MAX_MESSAGE_CHARS);
+          }
         }
       }
       if (page.next) {
@@ -275,9 +315,11 @@ export class V1Driver implements OpenHandsDriver {
         break;
       }
     }
+    if (finalMessage) cursor.finalText = finalMessage.slice(0, MAX_MESSAGE_CHARS);
     const pullRequests = findPullRequests(texts.join('\n'));
+    const observation = fromV1Conversation(conversation, agentSteps, cursor.lastAgent === 'message');
     return {
-      observation: fromV1Conversation(conversation, agentSteps),
+      observation,
       conversationId: conversation.id,
       sandboxId: conversation.sandbox_id ?? undefined,
       eventCursor: JSON.stringify(cursor),
@@ -285,8 +327,133 @@ export class V1Driver implements OpenHandsDriver {
       newEvents,
       pullRequests,
       finalMessage,
+      doing,
       activity,
+      question: cursor.lastMessage,
     };
+  }
+
+  /**
+   * Newer app servers take messages on send-message (409 while the sandbox is paused: resume it
+   * first); older 1.x servers lack the route and the message goes to the conversation's agent server.
+   */
+  async sendMessage(run: UpstreamRun, text: string): Promise<void> {
+    const id = encodeURIComponent(run.conversationId ?? '');
+    const body = { role: 'user', content: [{ type: 'text', text }], run: true };
+    const route = 'POST /api/v1/app-conversations/{id}/send-message';
+    const send = () =>
+      this.http.request({
+        method: 'POST',
+        path: `/api/v1/app-conversations/${id}/send-message`,
+        route,
+        body,
+        idempotent: false,
+      });
+    let response = await send();
+    if (response.status === 409) {
+      await this.resume(run);
+      response = await send();
+      if (response.status === 409) {
+        throw new UpstreamError('http', 'The OpenHands sandbox is still resuming', 503);
+      }
+    }
+    if (response.status === 404 || response.status === 405) {
+      let conversation = await this.requireConversation(run);
+      if (conversation.sandbox_status === 'PAUSED') {
+        // A paused sandbox's agent server does not answer: resume it, then read where it listens.
+        await this.resume(run);
+        conversation = await this.requireConversation(run, true);
+      }
+      const agentServer = agentServerOf(conversation);
+      if (!agentServer)
+        throw new UpstreamError('protocol', 'OpenHands gave no agent server for the conversation');
+      const fallback = await this.http.request({
+        method: 'POST',
+        path: `/api/conversations/${id}/events`,
+        route: 'POST {agent_server}/api/conversations/{id}/events',
+        agentServer,
+        body,
+        idempotent: false,
+      });
+      expectOk(fallback, 'POST {agent_server}/api/conversations/{id}/events');
+      return;
+    }
+    expectOk(response, route);
+  }
+
+  private async resume(run: UpstreamRun): Promise<void> {
+    const sandboxId = run.sandboxId ?? (await this.requireConversation(run, true)).sandbox_id;
+    if (!sandboxId) throw new UpstreamError('protocol', 'OpenHands gave no sandbox to resume');
+    const route = 'POST /api/v1/sandboxes/{id}/resume';
+    const response = await this.http.request({
+      method: 'POST',
+      path: `/api/v1/sandboxes/${encodeURIComponent(sandboxId)}/resume`,
+      route,
+      idempotent: true,
+    });
+    expectOk(response, route);
+  }
+
+  private async requireConversation(run: UpstreamRun, fresh = false): Promise<V1Conversation> {
+    const known = fresh ? undefined : this.lastRead.get(run.conversationId ?? '');
+    if (known) return known;
+    const [conversation] = await this.readConversations([run.conversationId ?? '']);
+    if (!conversation) throw new UpstreamError('http', 'OpenHands no longer knows the conversation', 404);
+    return conversation;
+  }
+
+  /** The agent server's final answer and git changes, falling back to the events read so far. */
+  async outcome(run: UpstreamRun): Promise<Outcome> {
+    const cursor: Cursor | null = run.eventCursor ? JSON.parse(run.eventCursor) : null;
+    const fallback: Outcome = { summary: cursor?.finalText ?? null, changedFiles: null };
+    if (!run.conversationId) return fallback;
+    const conversation = await this.requireConversation(run).catch(() => null);
+    const agentServer = conversation ? agentServerOf(conversation) : undefined;
+    if (!agentServer) return fallback;
+    const id = encodeURIComponent(run.conversationId);
+    const final = await this.http
+      .request({
+        method: 'GET',
+        path: `/api/conversations/${id}/agent_final_response`,
+        route: 'GET {agent_server}/api/conversations/{id}/agent_final_response',
+        agentServer,
+        idempotent: true,
+      })
+      .catch(() => undefined);
+    const response = (final?.status === 200 ? final.body : null) as { response?: unknown } | null;
+    const summary =
+      typeof response?.response === 'string' && response.response ? response.response : fallback.summary;
+    return { summary, changedFiles: await this.gitChanges(run, agentServer) };
+  }
+
+  /** `/api/git/changes?path=` (2026-03 on), else the older `/api/git/changes/{path}`; null if neither answers. */
+  private async gitChanges(
+    run: UpstreamRun,
+    agentServer: { url: string; sessionKey: string | null },
+  ): Promise<Outcome['changedFiles']> {
+    const dir = repositoryDir(run.repository);
+    try {
+      let response = await this.http.request({
+        method: 'GET',
+        path: '/api/git/changes',
+        query: { path: dir },
+        route: 'GET {agent_server}/api/git/changes',
+        agentServer,
+        idempotent: true,
+      });
+      if (response.status === 404 || response.status === 405 || response.status === 422) {
+        response = await this.http.request({
+          method: 'GET',
+          path: `/api/git/changes/${encodeURIComponent(dir)}`,
+          route: 'GET {agent_server}/api/git/changes/{path}',
+          agentServer,
+          idempotent: true,
+        });
+      }
+      return response.status === 200 ? toChangedFiles(response.body, run.repository) : null;
+    } catch {
+      return null;
+    }
   }
 
   private async eventPage(
@@ -322,8 +489,10 @@ export class V1Driver implements OpenHandsDriver {
   }
 }
 
-function messageText(event: V1Event): string | undefined {
-  const message = event.llm_message as { content?: Array<{ type?: string; text?: string }> } | undefined;
-  const text = message?.content?.find((c) => c.type === 'text')?.text;
-  return typeof text === 'string' ? text : undefined;
+/** `conversation_url` is `{agent_server_url}/api/conversations/{id}`. */
+function agentServerOf(conversation: V1Conversation): { url: string; sessionKey: string | null } | undefined {
+  const url = conversation.conversation_url;
+  if (!url) return undefined;
+  const at = url.indexOf('/api/conversations/');
+  return { url: at >= 0 ? url.slice(0, at) : url, sessionKey: conversation.session_api_key ?? null };
 }

@@ -18,6 +18,8 @@ import { listFilter } from './query.js';
 import {
   CreateWebhookEndpointRequest,
   RotateWebhookSecretRequest,
+  SendRunMessageRequest,
+  type SendRunMessageResponse,
   StartRunRequest,
   type StartRunResponse,
   UpdateWebhookEndpointRequest,
@@ -56,6 +58,7 @@ export function restRoutes(deps: RestDeps): Route[] {
   const createEndpointBody = bodyValidator(CreateWebhookEndpointRequest);
   const updateEndpointBody = bodyValidator(UpdateWebhookEndpointRequest);
   const rotateSecretBody = bodyValidator(RotateWebhookSecretRequest);
+  const sendMessageBody = bodyValidator(SendRunMessageRequest);
   const readBody = (req: IncomingMessage) => readJsonObject(req, deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT);
 
   /** Auth first (401 before any validation), then the handler; client errors become JSON here. */
@@ -150,6 +153,17 @@ export function restRoutes(deps: RestDeps): Route[] {
     sendJson(res, 200, runSummary(await deps.runs.cancel(params.run_id, principal)));
   }
 
+  async function sendMessage({ req, res, params, principal }: Call): Promise<void> {
+    const body = sendMessageBody(await readBody(req));
+    const { run, event } = await deps.runs.sendMessage(
+      params.run_id,
+      { text: body.text, idempotencyKey: body.idempotency_key },
+      principal,
+    );
+    const answer: SendRunMessageResponse = { run_id: run.id, seq: event.seq };
+    sendJson(res, 202, answer);
+  }
+
   // Webhook endpoints (run notifications): the same NotificationService GraphQL calls.
   async function createEndpoint({ req, res, principal }: Call): Promise<void> {
     const body = createEndpointBody(await readBody(req));
@@ -224,6 +238,7 @@ export function restRoutes(deps: RestDeps): Route[] {
     { method: 'GET', path: '/runs/:run_id', handler: authed(getRun) },
     { method: 'GET', path: '/runs/:run_id/detail', handler: authed(getRunDetail) },
     { method: 'POST', path: '/runs/:run_id/cancel', handler: authed(cancelRun) },
+    { method: 'POST', path: '/runs/:run_id/messages', handler: authed(sendMessage) },
     { method: 'POST', path: '/webhook-endpoints', handler: authed(createEndpoint) },
     { method: 'GET', path: '/webhook-endpoints', handler: authed(listEndpoints) },
     { method: 'PATCH', path: '/webhook-endpoints/:endpoint_id', handler: authed(updateEndpoint) },

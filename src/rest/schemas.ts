@@ -156,6 +156,50 @@ export const RunEvent = Type.Object(
   { $id: 'RunEvent', description: DESCRIPTIONS.runEvent },
 );
 
+export const ChangedFile = Type.Object(
+  {
+    path: Type.String({ description: 'Relative to the repository.' }),
+    change: Type.Union([
+      Type.Literal('ADDED'),
+      Type.Literal('MODIFIED'),
+      Type.Literal('DELETED'),
+      Type.Literal('RENAMED'),
+    ]),
+  },
+  { $id: 'ChangedFile' },
+);
+
+export const RunOutcome = Type.Object(
+  {
+    summary: Nullable(Type.String({ description: "The agent's final answer." })),
+    changed_files: Nullable(Type.Array(Ref(ChangedFile)), {
+      description: 'Null when OpenHands could not say.',
+    }),
+    fetched_at: time(),
+  },
+  { $id: 'RunOutcome', description: DESCRIPTIONS.outcome },
+);
+
+export const SendRunMessageRequest = Type.Object(
+  {
+    text: Type.String({ minLength: 1, maxLength: 100_000, description: 'The message to the agent.' }),
+    idempotency_key: Type.Optional(
+      Nullable(
+        Type.String({ maxLength: 255, description: 'Same key on the same run → the same message, once.' }),
+      ),
+    ),
+  },
+  { $id: 'SendRunMessageRequest' },
+);
+
+export const SendRunMessageResponse = Type.Object(
+  {
+    run_id: runId(),
+    seq: Type.Integer({ minimum: 1, description: 'The seq of the USER_MESSAGE event.' }),
+  },
+  { $id: 'SendRunMessageResponse' },
+);
+
 export const RunDetail = Type.Object(
   {
     ...summaryFields,
@@ -168,6 +212,8 @@ export const RunDetail = Type.Object(
     pull_request: Nullable(Ref(PullRequest)),
     started_at: Nullable(time()),
     finished_at: Nullable(time()),
+    question: Nullable(Type.String({ description: DESCRIPTIONS.question })),
+    outcome: Nullable(Ref(RunOutcome)),
     events: Type.Array(Ref(RunEvent), { description: 'The whole timeline, oldest first.' }),
     events_truncated: Type.Boolean({ description: 'True when the timeline was cut at 10 000 events.' }),
   },
@@ -309,6 +355,10 @@ export const SCHEMAS = {
   RunError,
   PullRequest,
   RunEvent,
+  ChangedFile,
+  RunOutcome,
+  SendRunMessageRequest,
+  SendRunMessageResponse,
   RunDetail,
   RunList,
   WebhookEventType: WebhookEventTypeSchema,
@@ -329,6 +379,8 @@ export type StartRunResponse = Static<typeof StartRunResponse>;
 export type RunSummary = Static<typeof RunSummary>;
 export type RunEvent = Static<typeof RunEvent>;
 export type RunDetail = Static<typeof RunDetail>;
+export type RunOutcome = Static<typeof RunOutcome>;
+export type SendRunMessageResponse = Static<typeof SendRunMessageResponse>;
 export type RunList = Static<typeof RunList>;
 export type WebhookEndpoint = Static<typeof WebhookEndpoint>;
 export type WebhookDelivery = Static<typeof WebhookDelivery>;

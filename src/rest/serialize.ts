@@ -1,10 +1,12 @@
 import type { NotificationDelivery, WebhookEndpoint as WebhookEndpointRow } from '../notifications/store.js';
 import type { DeliveryStatus, NotificationType } from '../notifications/types.js';
 import type { Run, RunEvent } from '../runs/store/index.js';
+import type { Outcome } from '../runs/upstream.js';
 import type {
   RunDetail,
   RunEvent as RunEventJson,
   RunList,
+  RunOutcome,
   RunSummary,
   WebhookDelivery as WebhookDeliveryJson,
   WebhookEndpoint as WebhookEndpointJson,
@@ -43,7 +45,17 @@ export function runEvent(event: RunEvent): RunEventJson {
 
 /** Summary plus what the detail route adds; the same values GraphQL's Run type resolves. */
 export function runDetail(run: Run, events: RunEvent[], eventsTruncated: boolean): RunDetail {
-  return { ...runObject(run), events: events.map(runEvent), events_truncated: eventsTruncated };
+  return {
+    ...runObject(run),
+    events: events.map(runEvent),
+    events_truncated: eventsTruncated,
+  };
+}
+
+function runOutcome(stored: unknown): RunOutcome | null {
+  if (!stored || typeof stored !== 'object') return null;
+  const outcome = stored as Outcome & { fetchedAt: string };
+  return { summary: outcome.summary, changed_files: outcome.changedFiles, fetched_at: outcome.fetchedAt };
 }
 
 /** The detail route's run without its timeline: what run notifications carry as data.run. */
@@ -72,6 +84,8 @@ export function runObject(run: Run): Omit<RunDetail, 'events' | 'events_truncate
           head_sha: run.prHeadSha,
         }
       : null,
+    question: run.question,
+    outcome: runOutcome(run.outcome),
     started_at: iso(run.startedAt),
     finished_at: iso(run.finishedAt),
   };

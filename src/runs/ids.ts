@@ -15,6 +15,11 @@ export function newRunId(now = Date.now()): string {
   return `run_${time}${random}`;
 }
 
+/** `msg_` + the same time-ordered shape as run ids. */
+export function newMessageId(now = Date.now()): string {
+  return `msg_${newRunId(now).slice(4)}`;
+}
+
 export function looksLikeRunId(id: string): boolean {
   return /^run_[0-9a-hjkmnp-tv-z]{26}$/.test(id);
 }

@@ -14,9 +14,11 @@
  *
  * `plan` holds the invariants every change obeys whoever asked for it: a final run never becomes
  * active again, percent never decreases and is 100 only for COMPLETED, an error is recorded only
- * with a final status other than COMPLETED, and every visible change appends one event.
+ * with a final status other than COMPLETED, a question is kept only while AWAITING_INPUT, and every
+ * visible change appends one event.
  */
 import type { Prisma, Run } from '../generated/prisma/client.js';
+import type { ActivityItem } from './activity.js';
 import {
   type DetectedPullRequest,
   isSameRequest,
@@ -38,6 +40,8 @@ export interface RunChange {
   set?: Omit<Prisma.RunUncheckedUpdateInput, 'status' | 'percent' | 'phase' | 'lastSeq' | 'id'>;
   /** Records an event even when status, percent and phase stay the same. */
   event?: { type: string; message?: string; data?: Prisma.InputJsonValue };
+  /** What the agent did, appended before `event` (each upstream event once: src/runs/activity.ts). */
+  activity?: ActivityItem[];
 }
 
 /** What the store writes for a change: the row's new columns and the event to append, if any. */
@@ -56,6 +60,8 @@ export interface LifecycleRules {
   /** How long an error-looking upstream state is taken for a blip before it is believed. */
   errorToleranceMs: number;
   maxStartAttempts: number;
+  /** How long a run may wait for a person's answer (RUN_INPUT_TIMEOUT_MS). */
+  inputTimeoutMs: number;
 }
 
 export const QUEUED_PHASE = 'Queued';
@@ -98,6 +104,11 @@ export function plan(run: Run, change: RunChange, now: Date = new Date()): Plann
   const statusChanged = status !== run.status;
   const moved = statusChanged || percent !== run.percent || phase !== run.phase;
   if (statusChanged) data.status = status;
+  // A question is only a question while the run waits for its answer (cancelled, completed, timed out …).
+  if (statusChanged && status !== 'AWAITING_INPUT' && (run.question !== null || run.awaitingSince !== null)) {
+    data.question = null;
+    data.awaitingSince = null;
+  }
   if (percent !== run.percent) data.percent = percent;
   if (phase !== run.phase) data.phase = phase;
   if (!moved && !change.event) return { data };
@@ -110,7 +121,7 @@ export function plan(run: Run, change: RunChange, now: Date = new Date()): Plann
 
 /** Whether `change` would append to the run's event log (moves status, percent or phase, or says so). */
 export function appendsEvent(run: Run, change: RunChange): boolean {
-  return plan(run, change).event !== undefined;
+  return (change.activity?.length ?? 0) > 0 || plan(run, change).event !== undefined;
 }
 
 /**
@@ -278,27 +289,36 @@ export function observed(run: Run, snap: Snapshot, rules: LifecycleRules, now: D
     ...(snap.eventCursor ? { eventCursor: snap.eventCursor } : {}),
     ...(progressed ? { lastProgressAt: now } : {}),
   };
-  if (isFinal(run.status)) return { set };
+  const activity = snap.activity?.length ? { activity: snap.activity } : {};
+  if (isFinal(run.status)) return { set, ...activity };
 
   const pr = run.prUrl ? undefined : pickPullRequest(snap.pullRequests, run.repository);
   if (pr)
-    return completeWithPullRequest(fromAgentOutput(pr), {
-      ...set,
-      ...pullRequestColumns(fromAgentOutput(pr)),
-    });
+    return {
+      ...completeWithPullRequest(fromAgentOutput(pr), {
+        ...set,
+        ...pullRequestColumns(fromAgentOutput(pr)),
+        ...waiting(run, 'COMPLETED', snap, now),
+      }),
+      ...activity,
+    };
 
   if (obs.status === 'FAILED' && obs.suspect) {
     const since = run.blipSince ?? now;
     if (now.getTime() - since.getTime() < rules.errorToleranceMs) {
       // Maybe a blip (OpenHands reports false errors around resumes): look again soon.
-      return { set: { ...set, lastProgressAt: undefined, blipCount: run.blipCount + 1, blipSince: since } };
+      return {
+        set: { ...set, lastProgressAt: undefined, blipCount: run.blipCount + 1, blipSince: since },
+        ...activity,
+      };
     }
   }
   const change: RunChange = {
     status: obs.status,
     percent: obs.percent,
-    phase: obs.status === 'RUNNING' && snap.activity ? snap.activity : obs.phase,
-    set: { ...set, blipCount: 0, blipSince: null },
+    phase: obs.status === 'RUNNING' && snap.doing ? snap.doing : obs.phase,
+    set: { ...set, blipCount: 0, blipSince: null, ...waiting(run, obs.status, snap, now) },
+    ...activity,
   };
   if (obs.status === 'FAILED' && obs.failure) {
     change.error = obs.failure;
@@ -308,6 +328,28 @@ export function observed(run: Run, snap: Snapshot, rules: LifecycleRules, now: D
     change.event = { type: 'STATUS_CHANGED', message: snap.finalMessage ?? 'OpenHands finished the task' };
   }
   return withDeadlines(run, change, rules, now, progressed);
+}
+
+/**
+ * The question and since when the run waits for it: the agent's last message while AWAITING_INPUT
+ * (kept from an earlier poll when this one read no events), null otherwise.
+ */
+function waiting(
+  run: Run,
+  status: RunStatus,
+  snap: Snapshot,
+  now: Date,
+): { question?: string | null; awaitingSince?: Date | null } {
+  if (status !== 'AWAITING_INPUT') return notWaiting(run);
+  return {
+    question: snap.question ?? run.question ?? null,
+    awaitingSince: run.status === 'AWAITING_INPUT' ? (run.awaitingSince ?? now) : now,
+  };
+}
+
+/** Clears the question of a run that no longer waits (nothing to write when there is none). */
+function notWaiting(run: Run): { question?: null; awaitingSince?: null } {
+  return run.question !== null || run.awaitingSince !== null ? { question: null, awaitingSince: null } : {};
 }
 
 /** Reading the run from upstream failed: back off, note the first fault of a streak, keep deadlines. */
@@ -330,9 +372,11 @@ export function withDeadlines(
   now: Date,
   progressed: boolean,
 ): RunChange {
-  const { startTimeoutMs, stallTimeoutMs, maxRunMs } = rules;
+  const { startTimeoutMs, stallTimeoutMs, maxRunMs, inputTimeoutMs } = rules;
   const status = change.status ?? run.status;
   if (isFinal(status)) return change;
+  const awaitingSince = change.set?.awaitingSince ?? run.awaitingSince;
+  const question = change.set?.question !== undefined ? change.set.question : run.question;
   const started = run.startedAt?.getTime() ?? now.getTime();
   const lastProgress = progressed ? now.getTime() : (run.lastProgressAt?.getTime() ?? started);
   let timeout: { code: string; message: string } | undefined;
@@ -347,8 +391,16 @@ export function withDeadlines(
       message: `OpenHands did not start the conversation within ${startTimeoutMs} ms`,
     };
   } else if (
-    // Waiting for a person is no stall; a sandbox OpenHands paused (its cap) will not go on by itself.
-    (status !== 'AWAITING_INPUT' || sandboxPaused(change.set?.upstreamStatus ?? run.upstreamStatus)) &&
+    status === 'AWAITING_INPUT' &&
+    awaitingSince instanceof Date &&
+    now.getTime() - awaitingSince.getTime() > inputTimeoutMs
+  ) {
+    timeout = { code: 'INPUT_TIMEOUT', message: `No answer to the agent within ${inputTimeoutMs} ms` };
+  } else if (
+    // Waiting for a person is no stall; a sandbox OpenHands paused (its cap) with no question pending
+    // will not go on by itself.
+    (status !== 'AWAITING_INPUT' ||
+      (!question && sandboxPaused(change.set?.upstreamStatus ?? run.upstreamStatus))) &&
     now.getTime() - lastProgress > stallTimeoutMs
   ) {
     timeout = { code: 'STALLED', message: `No progress from OpenHands for ${stallTimeoutMs} ms` };
@@ -359,12 +411,82 @@ export function withDeadlines(
     phase: 'Timed out',
     error: { ...timeout, retryable: true },
     event: { type: 'STATUS_CHANGED', message: timeout.message },
-    set: { ...change.set, stopPending: true, nextPollAt: now },
+    set: { ...change.set, ...notWaiting(run), stopPending: true, nextPollAt: now },
+    ...(change.activity ? { activity: change.activity } : {}),
   };
 }
 
 function sandboxPaused(upstreamStatus: unknown): boolean {
   return typeof upstreamStatus === 'string' && upstreamStatus.startsWith('sandbox:PAUSED');
+}
+
+// ── Messages to the agent ───────────────────────────────────────────────────────────────────────
+
+/** Delivery attempts of one message before it is given up (MESSAGE_FAILED). */
+export const MAX_MESSAGE_ATTEMPTS = 5;
+
+export type MessageDecision = { change: RunChange } | { conflict: string };
+
+/** A client's message (sendRunMessage): recorded as USER_MESSAGE on an active run, refused on a final one. */
+export function messageSent(
+  run: Run,
+  text: { message: string; data?: Record<string, unknown> },
+  now: Date,
+): MessageDecision {
+  if (isFinal(run.status)) {
+    return { conflict: `Run ${run.id} already ended ${run.status}; it takes no more messages` };
+  }
+  return {
+    change: {
+      event: { type: 'USER_MESSAGE', message: text.message, data: text.data as Prisma.InputJsonValue },
+      // Due at once: the replica holding the run delivers it on its next round.
+      set: { nextPollAt: now },
+    },
+  };
+}
+
+export function messageDelivered(messageSeq: number): RunChange {
+  return {
+    event: {
+      type: 'MESSAGE_DELIVERED',
+      message: `Message ${messageSeq} delivered to the agent`,
+      data: { messageSeq },
+    },
+  };
+}
+
+export interface DeliveryRetry {
+  /** Null: given up, the change records MESSAGE_FAILED. */
+  nextAttemptAt: Date | null;
+  change: RunChange | null;
+}
+
+/**
+ * A delivery attempt failed (`attempts` counts it). A refusal, a run that ended, or the last attempt
+ * gives the message up; anything else is retried with the poller's backoff.
+ */
+export function deliveryFailed(
+  run: Run,
+  messageSeq: number,
+  attempts: number,
+  reason: string,
+  refused: boolean,
+  rules: Pick<LifecycleRules, 'intervalMs'>,
+  now: Date,
+): DeliveryRetry {
+  if (!refused && !isFinal(run.status) && attempts < MAX_MESSAGE_ATTEMPTS) {
+    return { nextAttemptAt: later(now, backoff(rules, attempts)), change: null };
+  }
+  return {
+    nextAttemptAt: null,
+    change: {
+      event: {
+        type: 'MESSAGE_FAILED',
+        message: `Message ${messageSeq} could not be delivered: ${reason}`,
+        data: { messageSeq, attempts, reason },
+      },
+    },
+  };
 }
 
 // ── Pull requests reported by the forge ─────────────────────────────────────────────────────────

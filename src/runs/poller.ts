@@ -1,10 +1,13 @@
+import type { Prisma } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import {
   appendsEvent,
   COUNT_START_ATTEMPT,
   changesNothing,
+  deliveryFailed,
   faulted,
   type LifecycleRules,
+  messageDelivered,
   observed,
   RETRY_AFTER_CRASH_MS,
   type RunChange,
@@ -17,8 +20,8 @@ import {
 import { mapLimit, Pacer } from './pacing.js';
 import { promptForAgent } from './run-marker.js';
 import { isFinal } from './status.js';
-import type { Run, RunStore } from './store/index.js';
-import type { Snapshot, StartResult, Upstream, UpstreamRun } from './upstream.js';
+import type { Run, RunMessage, RunStore } from './store/index.js';
+import type { Outcome, Snapshot, StartResult, Upstream, UpstreamRun } from './upstream.js';
 
 export interface PollerOptions extends LifecycleRules {
   /** Identifies this replica in lease columns. */
@@ -128,7 +131,10 @@ export class Poller {
     await Promise.all([
       mapLimit(stops, CONCURRENCY, (run) => this.guard(run, () => this.stopUpstream(run))),
       mapLimit(starts, CONCURRENCY, (run) => this.guard(run, () => this.startUpstream(run))),
-      this.pollUpstream(polls),
+      // Messages first, so a poll in the same round can already see the agent working again.
+      this.deliverMessages(polls)
+        .catch((error) => this.log.error({ err: error }, 'delivering messages failed'))
+        .then(() => this.pollUpstream(polls)),
     ]);
     // Claimed rows that matched no group (finished meanwhile) still get their lease back.
     const handled = new Set([...stops, ...starts, ...polls].map((r) => r.id));
@@ -204,6 +210,11 @@ export class Poller {
   }
 
   private async stopUpstream(run: Run): Promise<void> {
+    // A run that ended without a poll seeing it (cancelled by a client) gets its outcome before the stop.
+    const outcome =
+      !run.outcome && run.conversationId && isFinal(run.status) ? await this.readOutcome(run) : undefined;
+    const withOutcome = (change: RunChange) =>
+      outcome ? { ...change, set: { ...change.set, outcome } } : change;
     let stoppedUpstream: boolean;
     try {
       stoppedUpstream = await this.upstream.driver(run.apiVersion).stop(toUpstream(run));
@@ -213,11 +224,80 @@ export class Poller {
         { runId: run.id, err: error, attempts: change.set?.stopAttempts, giveUp: !change.set?.stopPending },
         'stopping the conversation upstream failed',
       );
-      await this.release(run.id, () => change);
+      await this.release(run.id, (current) => (current.outcome ? change : withOutcome(change)));
       return;
     }
-    await this.release(run.id, () => stopped(stoppedUpstream));
+    await this.release(run.id, (current) =>
+      current.outcome ? stopped(stoppedUpstream) : withOutcome(stopped(stoppedUpstream)),
+    );
     if (stoppedUpstream) this.log.info({ runId: run.id }, 'conversation stopped upstream');
+  }
+
+  /**
+   * Sends each run's next pending message (sendRunMessage) while this replica holds the run, once its
+   * conversation has started. The result is written with its event: MESSAGE_DELIVERED, or after the
+   * last attempt MESSAGE_FAILED; a failed attempt before that only schedules the next one.
+   */
+  private async deliverMessages(runs: Run[]): Promise<void> {
+    const ready = runs.filter(
+      (r) => r.conversationId && (r.status === 'RUNNING' || r.status === 'AWAITING_INPUT'),
+    );
+    const next = await this.store.nextMessages(
+      ready.map((r) => r.id),
+      new Date(),
+    );
+    await mapLimit(
+      ready.filter((r) => next.has(r.id)),
+      CONCURRENCY,
+      (run) => this.guard(run, () => this.deliver(run, next.get(run.id)!)),
+    );
+  }
+
+  private async deliver(run: Run, message: RunMessage): Promise<void> {
+    const { owner } = this.options;
+    const attempts = message.attempts + 1;
+    try {
+      await this.upstream.driver(run.apiVersion).sendMessage(toUpstream(run), message.text);
+    } catch (error) {
+      const refused = this.upstream.refusal(error) !== undefined;
+      const reason = (error as Error).message;
+      this.log.warn({ runId: run.id, err: error, attempts }, 'delivering a message to the agent failed');
+      let retry = deliveryFailed(run, message.eventSeq, attempts, reason, refused, this.options, new Date());
+      await this.store.transition(
+        run.id,
+        (current) => {
+          if (current.leaseOwner !== owner) return null;
+          retry = deliveryFailed(
+            current,
+            message.eventSeq,
+            attempts,
+            reason,
+            refused,
+            this.options,
+            new Date(),
+          );
+          return retry.change;
+        },
+        (tx) =>
+          this.store
+            .updateMessage(tx, message.id, {
+              attempts,
+              lastError: reason,
+              ...(retry.nextAttemptAt ? { nextAttemptAt: retry.nextAttemptAt } : { status: 'FAILED' }),
+            })
+            .then(() => {}),
+      );
+      return;
+    }
+    await this.store.transition(
+      run.id,
+      () => messageDelivered(message.eventSeq),
+      (tx) =>
+        this.store
+          .updateMessage(tx, message.id, { attempts, status: 'DELIVERED', deliveredAt: new Date() })
+          .then(() => {}),
+    );
+    this.log.info({ runId: run.id, seq: message.eventSeq }, 'message delivered to the agent');
   }
 
   private async pollUpstream(runs: Run[]): Promise<void> {
@@ -274,13 +354,31 @@ export class Poller {
    * sends anything that moved meanwhile — a cancel, a webhook — through the locked path instead.
    */
   private async applySnapshot(claimed: Run, snap: Snapshot): Promise<void> {
-    const decide = (run: Run) => observed(run, snap, this.options, new Date());
-    const decided = decide(claimed);
+    const decided = observed(claimed, snap, this.options, new Date());
     if (!appendsEvent(claimed, decided)) {
       const set = { nextPollAt: this.nextPoll(), ...decided.set };
       if (await this.store.releaseUnchangedRun(this.options.owner, claimed, set)) return;
     }
-    await this.release(claimed.id, decide);
+    // The outcome is read once, as the run ends or its pull request opens: before the sandbox stops.
+    const outcome = endsWork(claimed, decided) ? await this.readOutcome(claimed, snap) : undefined;
+    await this.release(claimed.id, (run) => {
+      const change = observed(run, snap, this.options, new Date());
+      if (outcome && !run.outcome && endsWork(run, change)) change.set = { ...change.set, outcome };
+      return change;
+    });
+  }
+
+  private async readOutcome(run: Run, snap?: Snapshot): Promise<Prisma.InputJsonValue> {
+    const upstream = { ...toUpstream(run), eventCursor: snap?.eventCursor ?? run.eventCursor };
+    let outcome: Outcome;
+    try {
+      outcome = await this.upstream.driver(run.apiVersion).outcome(upstream);
+    } catch (error) {
+      this.log.warn({ runId: run.id, err: error }, 'reading the run outcome failed');
+      outcome = { summary: null, changedFiles: null };
+    }
+    const summary = outcome.summary ?? snap?.finalMessage ?? null;
+    return { ...outcome, summary, fetchedAt: new Date().toISOString() };
   }
 
   private async applyFault(run: Run, error: Error): Promise<void> {
@@ -293,6 +391,12 @@ export class Poller {
 }
 
 const LEASE_RELEASED = { leaseOwner: null, leaseExpiresAt: null } as const;
+
+/** Whether `change` ends the agent's work on a run that has no outcome yet: final, or its PR found. */
+function endsWork(run: Run, change: RunChange): boolean {
+  if (run.outcome || !run.conversationId || isFinal(run.status)) return false;
+  return (change.status !== undefined && isFinal(change.status)) || Boolean(change.set?.prUrl);
+}
 
 function toUpstream(run: Run, askForMarker = false): UpstreamRun {
   return {

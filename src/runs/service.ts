@@ -1,8 +1,9 @@
 import { canAccessProject, type Principal } from '../auth/principal.js';
 import { AppError, badInput, notFound } from '../errors.js';
+import { boundMessage } from './activity.js';
 import { decodeCursor, encodeCursor, isRunCursor, isSeqCursor } from './cursor.js';
-import { newRunId } from './ids.js';
-import { cancel, QUEUED_PHASE } from './lifecycle.js';
+import { newMessageId, newRunId } from './ids.js';
+import { cancel, messageSent, QUEUED_PHASE } from './lifecycle.js';
 import { RUN_STATUSES, type RunStatus } from './status.js';
 import {
   isUniqueViolation,
@@ -12,7 +13,13 @@ import {
   type RunNotifyTarget,
   type RunStore,
 } from './store/index.js';
-import { rejectNul, type StartRunInput, validateStartRun } from './validation.js';
+import {
+  rejectNul,
+  type SendRunMessageInput,
+  type StartRunInput,
+  validateRunMessage,
+  validateStartRun,
+} from './validation.js';
 
 export interface Page<T> {
   edges: Array<{ cursor: string; node: T }>;
@@ -138,6 +145,66 @@ export class RunService {
     if (!result) throw notFound('Run', id);
     if (result.run.stopPending) this.options.onWork?.();
     return result.run;
+  }
+
+  /**
+   * Stores a message for the agent (a USER_MESSAGE event and its RunMessage row, in one transaction);
+   * the poller holding the run delivers it. The same idempotencyKey returns the first message's event.
+   */
+  async sendMessage(
+    runId: string,
+    input: SendRunMessageInput,
+    principal: Principal,
+  ): Promise<{ run: Run; event: RunEvent }> {
+    this.options.limitMutations?.(principal);
+    const valid = validateRunMessage(input);
+    await this.require(runId, principal);
+    const earlier = valid.idempotencyKey ? await this.sentBefore(runId, valid.idempotencyKey) : undefined;
+    if (earlier) return earlier;
+    const { message, cut } = boundMessage(valid.text);
+    const id = newMessageId();
+    try {
+      const result = await this.store.transition(
+        runId,
+        (run) => {
+          const decision = messageSent(run, { message, data: { messageId: id, ...cut } }, new Date());
+          if ('conflict' in decision) {
+            throw new AppError('CONFLICT', decision.conflict, { status: run.status });
+          }
+          return decision.change;
+        },
+        async (tx, written) => {
+          const event = written.events.at(-1)!;
+          await this.store.insertMessage(tx, {
+            id,
+            runId,
+            text: valid.text,
+            idempotencyKey: valid.idempotencyKey,
+            eventSeq: event.seq,
+          });
+        },
+      );
+      if (!result) throw notFound('Run', runId);
+      this.options.onWork?.();
+      return { run: result.run, event: result.events.at(-1)! };
+    } catch (error) {
+      // Two sends with one key raced: the unique index let one win.
+      if (valid.idempotencyKey && isUniqueViolation(error)) {
+        const first = await this.sentBefore(runId, valid.idempotencyKey);
+        if (first) return first;
+      }
+      throw error;
+    }
+  }
+
+  private async sentBefore(runId: string, key: string): Promise<{ run: Run; event: RunEvent } | undefined> {
+    const message = await this.store.findMessageByKey(runId, key);
+    if (!message) return undefined;
+    const [run, event] = await Promise.all([
+      this.store.findRun(runId),
+      this.store.findEvent(runId, message.eventSeq),
+    ]);
+    return run && event ? { run, event } : undefined;
   }
 
   async get(id: string, principal: Principal): Promise<Run | null> {

@@ -3,6 +3,7 @@
  * (src/openhands/); runs/ never imports that module, so the lifecycle and the poller read as rules
  * about runs, and another upstream (or a test double) only has to fill in these types.
  */
+import type { ActivityItem } from './activity.js';
 import type { DetectedPullRequest } from './pull-requests.js';
 import type { RunStatus } from './status.js';
 
@@ -55,8 +56,20 @@ export interface Snapshot {
   /** The agent's finish message or last message, if it gave one in this poll. */
   finalMessage?: string;
   /** What the agent is doing now (e.g. "Agent running commands"). */
-  activity?: string;
+  doing?: string;
+  /** What the agent did since the last read (messages, tool calls, exit codes), oldest first. */
+  activity?: ActivityItem[];
+  /** The agent's last message, when upstream waits for an answer (Run.question). */
+  question?: string;
 }
+
+/** What the agent delivered, read once at the end (Run.outcome). */
+export interface Outcome {
+  summary: string | null;
+  changedFiles: Array<{ path: string; change: FileChange }> | null;
+}
+
+export type FileChange = 'ADDED' | 'MODIFIED' | 'DELETED' | 'RENAMED';
 
 export interface UpstreamDriver {
   readonly version: string;
@@ -72,6 +85,10 @@ export interface UpstreamDriver {
   poll(runs: UpstreamRun[]): Promise<Map<string, Snapshot | Error>>;
   /** Stops the run's conversation. Returns false when there is nothing to stop yet (still starting). */
   stop(run: UpstreamRun): Promise<boolean>;
+  /** Sends a user message to the run's conversation (resuming a paused sandbox first). */
+  sendMessage(run: UpstreamRun, text: string): Promise<void>;
+  /** The agent's final answer and the files it changed; fields it cannot tell are null. */
+  outcome(run: UpstreamRun): Promise<Outcome>;
 }
 
 /** Upstream said no for good (a 4xx other than 429): retrying the same request will not help. */

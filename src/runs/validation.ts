@@ -209,3 +209,27 @@ export function validateStartRun(input: StartRunInput): ValidStartRun {
     idempotencyKey,
   };
 }
+
+export const MAX_MESSAGE_TEXT = 100_000;
+
+export interface SendRunMessageInput {
+  text: string;
+  idempotencyKey?: string | null;
+}
+
+/** A message to the agent: non-empty, storable text of at most MAX_MESSAGE_TEXT characters. */
+export function validateRunMessage(input: SendRunMessageInput): {
+  text: string;
+  idempotencyKey: string | null;
+} {
+  if (typeof input.text !== 'string') throw badInput('text', 'text must be a string');
+  rejectUnstorable('text', input.text);
+  if (!input.text.trim()) throw badInput('text', 'text must not be empty');
+  if (input.text.length > MAX_MESSAGE_TEXT) {
+    throw badInput('text', `text must be at most ${MAX_MESSAGE_TEXT} characters`);
+  }
+  const idempotencyKey = optional(input.idempotencyKey)
+    ? null
+    : text('idempotencyKey', input.idempotencyKey, LIMITS.idempotencyKey);
+  return { text: input.text, idempotencyKey };
+}

@@ -261,6 +261,24 @@ describe('abuse limits', () => {
         'rate-a',
       );
       expect(code(cancel)).toBe('RATE_LIMITED');
+      // So is sendRunMessage, over GraphQL and REST, before the run is even looked up.
+      const message = await gql(
+        service.graphqlUrl,
+        'mutation { sendRunMessage(input: { runId: "run_x", text: "hi" }) { event { seq } } }',
+        {},
+        'rate-a',
+      );
+      expect(code(message)).toBe('RATE_LIMITED');
+      const restMessage = await raw(
+        `${service.url}/runs/run_x/messages`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ text: 'hi' }),
+        },
+        'rate-a',
+      );
+      expect(restMessage.status).toBe(429);
 
       // Another token has its own bucket; queries are not limited.
       expect((await start(service, 'rate-b', 0)).errors).toBeUndefined();

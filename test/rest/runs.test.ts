@@ -60,6 +60,7 @@ describe('REST API', () => {
           'GET /runs/{run_id}',
           'GET /runs/{run_id}/detail',
           'POST /runs/{run_id}/cancel',
+          'POST /runs/{run_id}/messages',
           'POST /webhook-endpoints',
           'GET /webhook-endpoints',
           'PATCH /webhook-endpoints/{endpoint_id}',

@@ -263,9 +263,9 @@ describe('V1 scenarios', () => {
     await waitFor(async () => (await read())?.status === 'READY', 'READY after complete');
   });
 
-  it('[sim:ask] waits for confirmation until a message is sent, then finishes', async () => {
+  it('[sim:confirm] waits for confirmation until a message is sent, then finishes', async () => {
     const s = await sim();
-    const task = await startV1Ready(s, 'Ask me [sim:ask]');
+    const task = await startV1Ready(s, 'Ask me [sim:confirm]');
     const id = task.app_conversation_id as string;
     await v1Finished(s, id, 'waiting_for_confirmation');
     await sleep(100);

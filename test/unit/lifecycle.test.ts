@@ -46,6 +46,7 @@ const RULES: LifecycleRules = {
   maxRunMs: 60 * MINUTE,
   errorToleranceMs: 30 * SECOND,
   maxStartAttempts: 3,
+  inputTimeoutMs: 60 * MINUTE,
 };
 
 const ACTIVE_STATUSES = RUN_STATUSES.filter((s) => !FINAL_STATUSES.includes(s));
@@ -96,6 +97,10 @@ function makeRun(overrides: Partial<Run> = {}): Run {
     prHeadBranch: null,
     prHeadSha: null,
     lastSeq: 3,
+    activityCount: 0,
+    question: null,
+    awaitingSince: null,
+    outcome: null,
     nextPollAt: CREATED,
     leaseOwner: null,
     leaseExpiresAt: null,
@@ -613,7 +618,7 @@ describe('observed', () => {
     (status, obs, activity, phase) => {
       const change = observed(
         makeRun({ status: 'STARTING' }),
-        snapshot(obs, { activity, newEvents: 1 }),
+        snapshot(obs, { doing: activity, newEvents: 1 }),
         RULES,
         NOW,
       );

@@ -12,6 +12,8 @@ import { type AgentStep, buildScript, pullRequestUrl, type RepoInfo } from './sc
 
 export interface RunEnv {
   stepMs: number;
+  /** The simulator's own URL, once it listens (agent servers are served under it). */
+  baseUrl(): string;
   /** Global pull-request counter (starts at 1). */
   nextPrNumber(): number;
 }
@@ -48,6 +50,10 @@ export abstract class Run {
   /** Waiting for `release()` ([sim:stuck] / [sim:hang]). */
   held = false;
   readonly messages: string[] = [];
+  /** Files the agent changed so far, as git reports them (agent server / V0 git changes). */
+  readonly changedFiles: Array<{ status: string; path: string }> = [];
+  /** The last FinishAction message, else the last agent message (agent_final_response). */
+  finalResponse = '';
   readonly prNumbers: number[] = [];
   prUrl: string | null = null;
   /** [sim:blip]: status reads that still see the false error. */
@@ -116,6 +122,14 @@ export abstract class Run {
   sendMessage(text: string): void {
     this.messages.push(text);
     this.deliverMessage(text);
+  }
+
+  /** A paused sandbox started again: the run goes on where it stopped. */
+  resume(): void {
+    if (!this.stopped || this.deleted) return;
+    this.stopped = false;
+    this.touch();
+    this.schedule();
   }
 
   /** Release stuck / hang / ask holds (test helper). */
@@ -209,8 +223,13 @@ export abstract class Run {
     if (!step) return;
     this.scriptIndex += 1;
     this.applyStep(step);
-    if (step.type === 'ask') this.phase = 'waiting';
-    else if (step.type === 'fail') this.phase = 'failed';
+    if (step.type === 'edit') this.changedFiles.push({ status: 'UPDATED', path: step.path });
+    if (step.type === 'ask') {
+      this.phase = 'waiting';
+      this.finalResponse = step.question;
+      // An idle sandbox is paused by OpenHands: a message needs a resume first.
+      if (this.scenario.has('idle-pause')) this.halt();
+    } else if (step.type === 'fail') this.phase = 'failed';
     else if (step.type === 'finish') this.phase = 'finished';
   }
 }

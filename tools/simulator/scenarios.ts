@@ -12,9 +12,13 @@
  *                       V1: start task stays WAITING_FOR_SANDBOX. V0: status stays STARTING.
  *   [sim:hang]          reaches running, then emits nothing more (for stall timeouts).
  *   [sim:slow-start]    each start step takes 5x longer.
- *   [sim:ask]           the agent asks a question and waits for a message on the message route
- *                       (V1: execution_status waiting_for_confirmation; V0: agent_state
- *                       awaiting_user_input), then goes on to finish.
+ *   [sim:ask]           the agent asks a question (a plain message) and waits for a message on the
+ *                       message route (V1: its turn ends, execution_status "finished" after a
+ *                       MessageEvent; V0: agent_state awaiting_user_input), then goes on to a PR.
+ *   [sim:confirm]       as [sim:ask], but asking for confirmation (V1 waiting_for_confirmation,
+ *                       V0 awaiting_user_confirmation).
+ *   [sim:idle-pause]    with [sim:ask]: while the agent waits, OpenHands pauses its sandbox; a message
+ *                       is refused (409) until the sandbox is resumed (V1).
  *   [sim:blip]          the first 2 status reads after it starts running see a false error
  *                       (V1 execution_status "error", V0 status "ERROR"), then it goes on normally.
  *   [sim:flaky]         every 3rd request about the conversation answers 500.
@@ -32,6 +36,8 @@ export const SCENARIO_NAMES = [
   'hang',
   'slow-start',
   'ask',
+  'confirm',
+  'idle-pause',
   'blip',
   'flaky',
   '429',

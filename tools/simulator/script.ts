@@ -11,7 +11,7 @@ export type AgentStep =
   | { type: 'edit'; thought: string; path: string; oldStr: string; newStr: string }
   /** Opens the pull/merge request; the URL is only known when the step runs (global counter). */
   | { type: 'open-pr'; thought: string }
-  | { type: 'ask'; question: string }
+  | { type: 'ask'; question: string; confirm: boolean }
   | { type: 'fail'; error: string }
   | { type: 'finish' };
 
@@ -83,10 +83,11 @@ export function buildScript(scenario: Scenario, repo: RepoInfo): AgentStep[] {
         "     1\texport function greet(name: string): string {\n     2\t  return 'Hello ' + name;\n     3\t}\n",
     },
   ];
-  if (scenario.has('ask')) {
+  if (scenario.has('ask') || scenario.has('confirm')) {
     steps.push({
       type: 'ask',
       question: 'Should the greeting end with an exclamation mark? Please confirm how to proceed.',
+      confirm: scenario.has('confirm') && !scenario.has('ask'),
     });
   }
   if (scenario.has('fail')) {

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { AGENT_SERVER_PREFIX } from './agent-server.js';
 import { errorReply, FailQueue, runsAbout, scenarioFault, tooManyRequests } from './faults.js';
 import { HEALTH_PATHS, healthRoutes } from './health.js';
 import { detail, matchRoute, type Reply, type RequestContext, type Route } from './http.js';
@@ -21,10 +22,15 @@ const MAX_BODY_BYTES = 5 * 1024 * 1024;
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const version = opts.apiVersion ?? 'v1';
   let prCounter = 0;
-  const env: RunEnv = { stepMs: opts.stepMs ?? 150, nextPrNumber: () => ++prCounter };
+  let baseUrl = '';
+  const env: RunEnv = {
+    stepMs: opts.stepMs ?? 150,
+    nextPrNumber: () => ++prCounter,
+    baseUrl: () => baseUrl,
+  };
   const api: VersionApi =
     version === 'v1'
-      ? new V1Api(env, opts.maxConversations ?? Number.POSITIVE_INFINITY)
+      ? new V1Api(env, opts.maxConversations ?? Number.POSITIVE_INFINITY, opts.sendMessageRoute ?? true)
       : new V0Api(env, opts.maxConversations ?? 3);
   const limiter = opts.rateLimit === false ? null : new RateLimiter();
   const startedMs = Date.now();
@@ -41,7 +47,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   /** Decide the reply; null means the socket was dropped and nothing is to be sent. */
   async function decide(req: IncomingMessage, ctx: RequestContext): Promise<Reply | null> {
-    if (limiter) {
+    // The limiter lives in the app server only; agent servers check their own session key.
+    const agentServer = ctx.path.startsWith(AGENT_SERVER_PREFIX);
+    if (limiter && !agentServer) {
       const decision = limiter.check(req.socket.remoteAddress ?? 'unknown');
       if (decision === 'reject') return tooManyRequests(1);
       if (decision === 'delay') {
@@ -60,6 +68,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const isHealth = HEALTH_PATHS.has(ctx.path);
     if (
       !isHealth &&
+      !agentServer &&
       opts.sessionApiKey !== undefined &&
       req.headers['x-session-api-key'] !== opts.sessionApiKey
     ) {
@@ -152,6 +161,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const host = opts.host ?? '127.0.0.1';
+  baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const destroySockets = () => {
     for (const socket of sockets) socket.destroy();
@@ -159,7 +169,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: baseUrl,
     port,
     requests,
     failNext(count, status, failOpts) {

@@ -24,6 +24,8 @@ export interface SimulatorOptions {
   maxConversations?: number;
   host?: string;
   port?: number;
+  /** V1: false fakes an older 1.x server without send-message (404; use the agent server). Default true. */
+  sendMessageRoute?: boolean;
 }
 
 export interface RequestLogEntry {

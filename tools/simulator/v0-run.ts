@@ -216,7 +216,7 @@ export class V0Run extends Run {
           image_urls: null,
           wait_for_response: true,
         });
-        this.agentState('awaiting_user_input');
+        this.agentState(step.confirm ? 'awaiting_user_confirmation' : 'awaiting_user_input');
         return;
       case 'fail':
         this.observe('error', step.error, { error_id: '' });
@@ -224,6 +224,7 @@ export class V0Run extends Run {
         return;
       case 'finish': {
         const finalThought = finishMessage(this.prUrl);
+        this.finalResponse = finalThought;
         this.act('finish', finalThought, { final_thought: finalThought, outputs: {}, thought: '' });
         this.agentState('finished');
         return;

@@ -60,6 +60,7 @@ export class V0Api implements VersionApi {
       r('GET', '/api/conversations/([^/]+)/events', (ctx, [id]) => this.events(ctx, id ?? '')),
       r('POST', '/api/conversations/([^/]+)/stop', (_ctx, [id]) => this.stop(id ?? '')),
       r('POST', '/api/conversations/([^/]+)/message', (ctx, [id]) => this.message(ctx, id ?? '')),
+      r('GET', '/api/conversations/([^/]+)/git/changes', (_ctx, [id]) => this.gitChanges(id ?? '')),
     ];
   }
 
@@ -195,6 +196,14 @@ export class V0Api implements VersionApi {
     if (run.stopped) return ok({ success: false });
     run.sendMessage(body.message);
     return ok({ success: true });
+  }
+
+  /** The runtime's git changes; a conversation not in memory has no runtime to ask (as the real server). */
+  private gitChanges(id: string): Reply {
+    const run = this.find(id);
+    if (!run) return detail(404, `Conversation ${id} not found`);
+    if (run.stopped) return detail(404, 'Runtime not running');
+    return ok([...run.changedFiles]);
   }
 
   private find(id: string): V0Run | undefined {

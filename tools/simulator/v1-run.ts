@@ -33,8 +33,8 @@ export class V1Run extends Run {
   readonly id = hexId();
   readonly sandboxId: string;
   readonly sandboxSessionKey = hexId();
-  /** Where the agent server of the sandbox would listen (not served by the simulator). */
-  readonly agentServerUrl: string;
+  /** The question was a request for confirmation (waiting_for_confirmation) rather than a plain message. */
+  private confirming = false;
   readonly events: V1Event[] = [];
   taskStatus: string = V1_TASK_STATUSES[0];
   taskDetail: string | null = null;
@@ -47,11 +47,14 @@ export class V1Run extends Run {
     init: RunInit,
     /** The start request as received, echoed in the task's `request`. */
     readonly request: unknown,
-    sandboxNumber: number,
   ) {
     super(env, init);
     this.sandboxId = `oh-sandbox-${hexId().slice(0, 12)}`;
-    this.agentServerUrl = `http://localhost:${38000 + sandboxNumber}`;
+  }
+
+  /** The sandbox's agent server, served by the simulator under /agent-server/{sandbox id}. */
+  get agentServerUrl(): string {
+    return `${this.env.baseUrl()}/agent-server/${this.sandboxId}`;
   }
 
   get ready(): boolean {
@@ -78,7 +81,8 @@ export class V1Run extends Run {
     if (this.sandboxStatus() !== 'RUNNING') return null;
     switch (this.phase) {
       case 'waiting':
-        return 'waiting_for_confirmation';
+        // A turn that ended with a plain message reads "finished" (shared/openhands-api.md).
+        return this.confirming ? 'waiting_for_confirmation' : 'finished';
       case 'finished':
         return 'finished';
       case 'failed':
@@ -230,12 +234,13 @@ export class V1Run extends Run {
         return;
       }
       case 'ask':
+        this.confirming = step.confirm;
         this.emit('agent', 'MessageEvent', {
           llm_message: { role: 'assistant', content: text(step.question) },
           activated_skills: [],
           extended_content: [],
         });
-        this.emitState('waiting_for_confirmation');
+        this.emitState(step.confirm ? 'waiting_for_confirmation' : 'finished');
         return;
       case 'fail':
         this.emit('agent', 'AgentErrorEvent', {
@@ -247,6 +252,7 @@ export class V1Run extends Run {
         return;
       case 'finish': {
         const message = finishMessage(this.prUrl);
+        this.finalResponse = message;
         this.emitTool(
           'finish',
           '',

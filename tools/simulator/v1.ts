@@ -3,6 +3,7 @@
  * event search (1.x and 0.62 paths), sandbox pause, delete and send-message.
  */
 import type { ServerResponse } from 'node:http';
+import { agentServerRoutes } from './agent-server.js';
 import {
   detail,
   isRecord,
@@ -38,9 +39,13 @@ export class V1Api implements VersionApi {
     private readonly env: RunEnv,
     /** Running sandboxes before the oldest is paused. */
     private readonly maxSandboxes: number,
+    /** Older 1.x servers (Nov 2025) lack send-message: messages go to the agent server. */
+    sendMessageRoute = true,
   ) {
     const r = route;
     this.routes = [
+      ...agentServerRoutes(() => this.all, messageText),
+      r('POST', '/api/v1/sandboxes/([^/]+)/resume', (_ctx, [id]) => this.resume(id ?? '')),
       r('POST', '/api/v1/app-conversations', (ctx) => this.start(ctx)),
       r('POST', '/api/v1/app-conversations/stream-start', (ctx) => this.streamStart(ctx)),
       r('GET', '/api/v1/app-conversations', (ctx) => this.batchConversations(ctx)),
@@ -49,9 +54,13 @@ export class V1Api implements VersionApi {
       r('GET', '/api/v1/app-conversations/start-tasks', (ctx) => this.batchTasks(ctx)),
       r('GET', '/api/v1/app-conversations/start-tasks/search', (ctx) => this.searchTasks(ctx)),
       r('DELETE', `/api/v1/app-conversations/([^/]+)`, (_ctx, [id]) => this.remove(id ?? '')),
-      r('POST', `/api/v1/app-conversations/${HEX}/send-message`, (ctx, [id]) =>
-        this.sendMessage(ctx, id ?? ''),
-      ),
+      ...(sendMessageRoute
+        ? [
+            r('POST', `/api/v1/app-conversations/${HEX}/send-message`, (ctx, [id]) =>
+              this.sendMessage(ctx, id ?? ''),
+            ),
+          ]
+        : []),
       r('GET', '/api/v1/conversation/([^/]+)/events/search', (ctx, [id]) => this.events(ctx, id ?? '')),
       r('GET', '/api/v1/events/search', (ctx) =>
         this.events(ctx, ctx.query.get('conversation_id__eq') ?? ''),
@@ -134,7 +143,6 @@ export class V1Api implements VersionApi {
         title: str(body.title),
       },
       body,
-      this.all.length + 1,
     );
     this.all.push(run);
     run.begin();
@@ -263,6 +271,13 @@ export class V1Api implements VersionApi {
     const run = this.all.find((r) => r.sandboxId === sandboxId && !r.deleted);
     if (!run) return detail(404, 'Sandbox not found');
     run.halt();
+    return ok({ success: true });
+  }
+
+  private resume(sandboxId: string): Reply {
+    const run = this.all.find((r) => r.sandboxId === sandboxId && !r.deleted);
+    if (!run) return detail(404, 'Sandbox not found');
+    run.resume();
     return ok({ success: true });
   }
 

@@ -4,6 +4,7 @@ import './scalars.js';
 import './enums.js';
 import './run-event.js';
 import './run.js';
+import './conversation.js';
 import './progress.js';
 import './webhook-endpoint.js';
 import './webhook-delivery.js';

@@ -45,6 +45,7 @@ export async function createRun(
   const first: RunEvent = {
     runId: created.id,
     seq: 1,
+    upstreamId: null,
     type: event.type,
     status: created.status,
     percent: created.percent,

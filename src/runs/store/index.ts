@@ -3,7 +3,9 @@ import { isUniqueViolation } from '../../storage/errors.js';
 import { claimDueRuns } from './claim-due-runs.js';
 import { claimRunsToStart } from './claim-runs-to-start.js';
 import { createRun } from './create-run.js';
+import { findEvent } from './find-event.js';
 import { releaseIdleRuns, releaseLeases, releaseUnchangedRun, renewLeases } from './leases.js';
+import { findMessageByKey, insertMessage, nextMessages, type RunMessage, updateMessage } from './messages.js';
 import { findActiveRunsWithoutPullRequest, findRunsWithPullRequest } from './pull-request-candidates.js';
 import {
   countEvents,
@@ -21,6 +23,7 @@ import { countRunsByStatus, pollLagSeconds } from './run-stats.js';
 import { type Decide, transitionRun } from './transition.js';
 import type { NewRun, Run, TransitionResult } from './types.js';
 
+export type { RunMessage } from './messages.js';
 export type { RunFilter } from './read-runs.js';
 export type { Decide } from './transition.js';
 export * from './types.js';
@@ -113,6 +116,15 @@ export class RunStore {
   findRunWithEvents = (runId: string, after: number, take: number) =>
     findRunWithEvents(this.prisma, runId, after, take);
   lastSeqs = (ids: string[]) => lastSeqs(this.prisma, ids);
+
+  findEvent = (runId: string, seq: number) => findEvent(this.prisma, runId, seq);
+
+  // Messages to the agent (sendRunMessage): written and updated along with their events.
+  insertMessage = insertMessage;
+  updateMessage = updateMessage;
+  findMessageByKey = (runId: string, key: string) => findMessageByKey(this.prisma, runId, key);
+  nextMessages = (runIds: string[], now: Date): Promise<Map<string, RunMessage>> =>
+    nextMessages(this.prisma, runIds, now);
 
   // Webhook correlation.
   findRunsWithPullRequest = (provider: string, number: number, take: number) =>

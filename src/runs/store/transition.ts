@@ -1,5 +1,7 @@
 import { Prisma } from '../../generated/prisma/client.js';
+import type { ActivityEvent } from '../activity.js';
 import { plan, type RunChange } from '../lifecycle.js';
+import { activityToAppend } from './append-activity.js';
 import { RUN_EVENTS_CHANNEL, type Run, type RunNotice, type TransitionResult } from './types.js';
 
 /** Decides a run's change from its locked row: a lifecycle function, usually (src/runs/lifecycle.ts). */
@@ -25,32 +27,38 @@ export async function transitionRun(
   const change = decide(current);
   if (!change) return { run: current, events: [], statusBefore: current.status };
   const { data, event } = plan(current, change);
-  if (!event) {
+  const activity = change.activity?.length
+    ? await activityToAppend(tx, runId, current.activityCount, change.activity)
+    : { events: [], counted: current.activityCount };
+  if (activity.counted !== current.activityCount) data.activityCount = activity.counted;
+  // Activity first, as the run stood when it happened, then the change it led to (the agent's
+  // question, then AWAITING_INPUT): only that last event moves the status (and notifies).
+  const toAppend: Array<ActivityEvent & { after?: true }> = [...activity.events];
+  if (event) toAppend.push({ ...event, message: event.message ?? null, upstreamId: null, after: true });
+  if (toAppend.length === 0) {
     const run = Object.keys(data).length ? await tx.run.update({ where: { id: runId }, data }) : current;
     return { run, events: [], statusBefore: current.status };
   }
-  const seq = current.lastSeq + 1;
-  const run = await tx.run.update({ where: { id: runId }, data: { ...data, lastSeq: seq } });
-  const created = await tx.runEvent.create({
-    data: {
+  const first = current.lastSeq + 1;
+  const lastSeq = current.lastSeq + toAppend.length;
+  const run = await tx.run.update({ where: { id: runId }, data: { ...data, lastSeq } });
+  const created = await tx.runEvent.createManyAndReturn({
+    data: toAppend.map((e, i) => ({
       runId,
-      seq,
-      type: event.type,
-      status: run.status,
-      percent: run.percent,
-      phase: run.phase,
-      message: event.message ?? null,
-      data: event.data ?? Prisma.DbNull,
-    },
+      seq: first + i,
+      type: e.type,
+      status: e.after ? run.status : current.status,
+      percent: e.after ? run.percent : current.percent,
+      phase: e.after ? run.phase : current.phase,
+      message: e.message ?? null,
+      data: e.data ?? Prisma.DbNull,
+      upstreamId: e.upstreamId,
+    })),
   });
+  created.sort((a, b) => a.seq - b.seq);
   if (notify) {
-    const notice: RunNotice = {
-      runId: run.id,
-      projectId: run.projectId,
-      seq: created.seq,
-      status: run.status,
-    };
+    const notice: RunNotice = { runId: run.id, projectId: run.projectId, seq: lastSeq, status: run.status };
     await tx.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${JSON.stringify(notice)})`;
   }
-  return { run, events: [created], statusBefore: current.status };
+  return { run, events: created, statusBefore: current.status };
 }
