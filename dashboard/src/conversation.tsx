@@ -1,8 +1,6 @@
 // The run's conversation with the agent: messages and actions from the timeline, the question and
 // its "Answer" box while the run waits for input, and the outcome once known. The event types are
-// strings, so the conversation renders as soon as the service emits them; the fields and mutation
-// below (Run.question, Run.outcome, sendRunMessage) are wired into the run page's query once the
-// conversation API is in the schema (see docs/dashboard.md).
+// strings; the fields below (Run.question, Run.outcome) are part of the run page's query.
 import { useState } from 'preact/hooks';
 import type { Session } from './api.js';
 import type { RunEvent } from './documents.js';
@@ -10,7 +8,7 @@ import { dateTime } from './format.js';
 
 export const CONVERSATION_EVENT_TYPES = ['AGENT_MESSAGE', 'AGENT_ACTION', 'USER_MESSAGE'];
 
-/** Added to the run page's `run { … }` selection when the API has them. */
+/** Part of the run page's `run { … }` selection (documents.ts). */
 export const CONVERSATION_RUN_FIELDS = 'question outcome { summary changedFiles { path change } fetchedAt }';
 
 export const SEND_RUN_MESSAGE = `mutation DashboardSendRunMessage($input: SendRunMessageInput!) {
@@ -19,7 +17,8 @@ export const SEND_RUN_MESSAGE = `mutation DashboardSendRunMessage($input: SendRu
 
 export interface Outcome {
   summary: string | null;
-  changedFiles: Array<{ path: string; change: string }>;
+  /** Null when OpenHands could not say. */
+  changedFiles: Array<{ path: string; change: string }> | null;
   fetchedAt: string | null;
 }
 
@@ -127,7 +126,7 @@ export function OutcomePanel({ outcome }: { outcome: Outcome }) {
     <section aria-labelledby="outcome-title">
       <h2 id="outcome-title">Outcome</h2>
       {outcome.summary && <p class="summary">{outcome.summary}</p>}
-      {outcome.changedFiles.length > 0 && (
+      {outcome.changedFiles && outcome.changedFiles.length > 0 && (
         <ul class="changed-files">
           {outcome.changedFiles.map((file) => (
             <li key={file.path}>

@@ -1,5 +1,6 @@
-// Every GraphQL document the runs and run pages send, with the shapes they answer.
-// (The conversation's documents live in conversation.tsx until its API has landed.)
+// Every GraphQL document the runs and run pages send, with the shapes they answer (the conversation's
+// own fields and mutation live beside its components in conversation.tsx).
+import { CONVERSATION_RUN_FIELDS } from './conversation.js';
 
 export const RUN_STATUSES = [
   'QUEUED',
@@ -86,7 +87,7 @@ export interface RunsChangedAnswer {
 export const RUN_QUERY = `query DashboardRun($id: ID!) {
   run(id: $id) {
     ${ROW_FIELDS} compiledPrompt conversationId updatedAt
-    error { code message retryable }
+    error { code message retryable } ${CONVERSATION_RUN_FIELDS}
   }
 }`;
 export interface RunAnswer {

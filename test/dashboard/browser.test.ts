@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, buildDashboardCopy, launchChromium } from '../support/dashboard.js';
-import { finalRun, type Stack, startRun, startStack } from '../support/runs.js';
+import { finalRun, gql, type Stack, startRun, startStack } from '../support/runs.js';
 import { TEST_TOKEN } from '../support/service.js';
 
 const DOCS = join(import.meta.dirname, '../../docs/images');
@@ -182,8 +182,11 @@ describe('the dashboard in a browser', () => {
     await sockets.at(-1)!.close({ code: 1012, reason: 'test drop' });
     await page.locator('#run-status [data-status="COMPLETED"]').waitFor();
     await expect.poll(() => page.getByText('the timeline is complete').count(), { timeout: WAIT_MS }).toBe(1);
-    const seqs = await items.evaluateAll((li) => li.map((el) => Number(el.getAttribute('data-seq'))));
-    expect(seqs.length).toBeGreaterThan(before);
+    expect(await items.count()).toBeGreaterThan(before);
+    // Agent messages and actions show in the conversation, the rest in the timeline: together, the log.
+    const seqs = await page
+      .locator('ol.timeline > li, ol.conversation > li')
+      .evaluateAll((li) => li.map((el) => Number(el.getAttribute('data-seq'))).sort((a, b) => a - b));
     const stored = await finalRun(stack.url, run.id);
     const expected = stored.events.edges.map((e: { node: { seq: number } }) => e.node.seq);
     expect(seqs).toEqual(expected);
@@ -194,6 +197,32 @@ describe('the dashboard in a browser', () => {
     expect(resumes.at(-1)!.payload!.variables!.afterSeq).toBeGreaterThanOrEqual(before);
     await expect.poll(() => page.locator('a.pr-link').count(), { timeout: WAIT_MS }).toBe(1);
     await screenshot(page, 'run');
+    await page.close();
+  });
+
+  it('shows the agent’s question and sends the answer typed in the "Answer" box; the run goes on to COMPLETED', async () => {
+    const run = await startRun(stack.url, { projectId: 'answer', compiledPrompt: 'Ask me first [sim:ask]' });
+    const page = await signedInPage(`/runs/${run.id}`);
+    await page.locator('#run-status [data-status="AWAITING_INPUT"]').waitFor();
+    const asked = await gql(stack.url, 'query($id: ID!) { run(id: $id) { status question } }', {
+      id: run.id,
+    });
+    const question = asked.data?.run.question as string;
+    expect(asked.data?.run.status).toBe('AWAITING_INPUT');
+    expect(question).toBeTruthy();
+    await page.getByText(question, { exact: false }).first().waitFor();
+    await page.getByLabel('Answer').fill('Yes, go ahead.');
+    await page.getByRole('button', { name: 'Send answer' }).click();
+    await page.locator('#run-status [data-status="COMPLETED"]').waitFor();
+    await expect.poll(() => page.getByLabel('Answer').count()).toBe(0);
+    await page.getByText('Yes, go ahead.').first().waitFor();
+    // The outcome the service read from OpenHands: the agent's summary and the files it changed.
+    await page.getByRole('heading', { name: 'Outcome' }).waitFor();
+    await page.locator('ul.changed-files > li').first().waitFor();
+    const done = await finalRun(stack.url, run.id);
+    expect(done.status).toBe('COMPLETED');
+    expect(done.pullRequest).toBeTruthy();
+    await screenshot(page, 'run-answered');
     await page.close();
   });
 
