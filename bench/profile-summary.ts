@@ -30,7 +30,8 @@ const fn = new Map<string, number>();
 const pkg = new Map<string, number>();
 for (const [id, us] of self) {
   const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-  const short = url.replace(/^file:\/\/\/work\/main\//, '').replace(/^.*node_modules\//, 'nm:');
+  // The project's own files by folder (src/runs, src/limits …), whichever checkout they ran from.
+  const short = url.replace(/^file:\/\/\/work\/(main|wt\/[^/]+)\//, '').replace(/^.*node_modules\//, 'nm:');
   const key = `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`;
   fn.set(key, (fn.get(key) ?? 0) + us);
   const p = !url

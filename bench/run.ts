@@ -3,6 +3,8 @@
  *
  *   npm run bench                       # everything, full sizes → bench/RESULTS.md, bench/results.json
  *   npm run bench -- --only=1,5         # some scenarios
+ *   npm run bench -- --only=8           # against PostGraphile (opt-in: needs the postgraphile devDependency,
+ *                                       # or BENCH_PEER_MODULES=<folder with its own npm install>)
  *   npm run bench:smoke                 # tiny sizes, results in the temp folder (what the test runs)
  *
  * Every size is a flag or a BENCH_* variable (e.g. --poller-runs=2000 or BENCH_POLLER_RUNS=2000);
@@ -19,6 +21,7 @@ import { adminUrl, flag, log, ratio, round, setting } from './lib/common.js';
 import { type DashboardBenchResult, dashboardBench } from './scenarios/dashboard.js';
 import { type FanoutResult, fanoutBench } from './scenarios/fanout.js';
 import { type NotificationBenchResult, notificationBench } from './scenarios/notifications.js';
+import { type PeerResult, peerBench } from './scenarios/peer.js';
 import { type PollerBenchResult, pollerBench } from './scenarios/poller.js';
 import { type StartRunResult, startRunBench } from './scenarios/startrun.js';
 import { type StartupResult, startupBench } from './scenarios/startup.js';
@@ -60,6 +63,7 @@ function sizes() {
       runs: s('scaleout-runs', 10_000, 30),
     },
     startup: { repeats: s('startup-repeats', 3, 1), embedded: s('startup-embedded', 1, 0) === 1 },
+    peer: { listRuns: s('list-runs', 10_000, 200) },
     notifications: {
       deliveries: s('notify-deliveries', 3_000, 40),
       concurrency: s('notify-concurrency', 16, 4),
@@ -116,6 +120,7 @@ export interface Results {
   startup?: StartupResult;
   notifications?: NotificationBenchResult;
   dashboard?: DashboardBenchResult;
+  peer?: PeerResult;
   seconds: number;
 }
 
@@ -199,7 +204,7 @@ function markdown(r: Results): string {
       out.push('');
     }
     out.push(
-      `Target p99 ≤ 100 ms at ${f.options.eventsPerSec} events/s: ${yes(f.service.latency.p99 <= 100 && f.service.delivered >= f.service.expected)} (${f.service.latency.p99} ms); ≤ 20 KiB per idle subscriber (settled, ${f.options.settleMs / 1000} s idle): ${yes((f.service.settled?.rssPerSubscriberKiB ?? Number.POSITIVE_INFINITY) <= 20)} (${f.service.settled?.rssPerSubscriberKiB} KiB RSS, ${f.service.settled?.heapPerSubscriberKiB} KiB heap; 1 s after connecting: ${f.service.rssPerSubscriberKiB} KiB RSS).`,
+      `Target p99 ≤ 100 ms at ${f.options.eventsPerSec} events/s: ${yes(f.service.latency.p99 <= 100 && f.service.delivered >= f.service.expected)} (${f.service.latency.p99} ms); heap ≤ 16 KiB per idle subscriber (issue 15; settled, ${f.options.settleMs / 1000} s idle): ${yes((f.service.settled?.heapPerSubscriberKiB ?? Number.POSITIVE_INFINITY) <= 16)} (${f.service.settled?.heapPerSubscriberKiB} KiB heap, ${f.service.settled?.rssPerSubscriberKiB} KiB RSS; 1 s after connecting: ${f.service.rssPerSubscriberKiB} KiB RSS).`,
     );
     out.push('');
   }
@@ -280,6 +285,7 @@ function markdown(r: Results): string {
   }
   if (r.notifications) notificationsTable(out, r.notifications);
   if (r.dashboard) dashboardSection(out, r.dashboard);
+  if (r.peer) peerMarkdown(r.peer, r.sizes.http.rounds, out);
   return out.join('\n');
 }
 
@@ -349,6 +355,42 @@ function dashboardSection(out: string[], d: DashboardBenchResult): void {
   out.push('');
 }
 
+function peerMarkdown(p: PeerResult, rounds: number, out: string[]): void {
+  const v = p.versions;
+  out.push('### 8. Against PostGraphile on the same database (issue 15)');
+  out.push('');
+  out.push(
+    `PostGraphile ${v.postgraphile} (grafast ${v.grafast}, @dataplan/pg ${v['@dataplan/pg']}, Amber preset, no auth) and openhands-runner (bearer auth, limits, metrics, logging at info to /dev/null) on one database; ${p.listRuns} runs in the listed project. ${p.connections} connections, closed loop, ${rounds} interleaved rounds of ${p.durationMs / 1000} s per operation and side (who goes first alternates); median round shown. Every answer is checked: no \`errors\`, and the expected data (QUEUED run, ${p.listRuns} total and 20 nodes, the right run).`,
+  );
+  out.push('');
+  out.push(
+    '| operation | ours req/s | PostGraphile req/s | throughput ours ÷ PG | ours p99 ms | PG p99 ms | p99 ours ÷ PG | ours CPU ms/req | PG CPU ms/req | failures (ours / PG) | target (≥ 1.0×, p99 ≤ PG) |',
+  );
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
+  for (const o of p.operations) {
+    const pg = o.peer;
+    const met = pg ? yes(o.ours.rps >= pg.rps && o.ours.p99 <= pg.p99) : 'for the record';
+    out.push(
+      `| ${o.name} | ${o.ours.rps} | ${pg?.rps ?? '–'} | ${pg ? ratio(o.ours.rps, pg.rps) : '–'} | ${o.ours.p99} | ${pg?.p99 ?? '–'} | ${pg ? ratio(o.ours.p99, pg.p99) : '–'} | ${o.ours.cpuMsPerRequest} | ${pg?.cpuMsPerRequest ?? '–'} | ${o.ours.failures} / ${pg?.failures ?? '–'} | ${met} |`,
+    );
+  }
+  out.push('');
+  out.push(
+    `Rounds (req/s): ${p.operations
+      .map(
+        (o) =>
+          `${o.name}: ours ${o.ours.rounds.map((r) => r.rps).join(', ')}${o.peer ? `; PG ${o.peer.rounds.map((r) => r.rps).join(', ')}` : ''}`,
+      )
+      .join(' · ')}.`,
+  );
+  out.push('');
+  const st = p.startup;
+  out.push(
+    `Start-up (fork → ready, on the migrated database; ours includes migrations check, bus and poller start; PG includes introspection and schema build): ours ${st.ours.readyMs} ms, PG ${st.peer.readyMs} ms (${ratio(st.ours.readyMs, st.peer.readyMs)}). Idle RSS after start: ours ${st.ours.rssIdleMiB} MiB, PG ${st.peer.rssIdleMiB} MiB (${ratio(st.ours.rssIdleMiB, st.peer.rssIdleMiB)}).`,
+  );
+  out.push('');
+}
+
 /**
  * Replaces the generated block of `path` for this set of scenarios (`key`), keeping hand-written
  * text and the blocks of other scenario sets (so `--only=3` then `--only=1,2` both end up there).
@@ -385,6 +427,7 @@ export async function main(): Promise<Results> {
       earlier.startup && '5',
       earlier.notifications && '6',
       earlier.dashboard && '7',
+      earlier.peer && '8',
     ]
       .filter(Boolean)
       .join(',');
@@ -439,6 +482,7 @@ export async function main(): Promise<Results> {
   if (only.has('5')) results.startup = await startupBench(z.startup.repeats, z.startup.embedded);
   if (only.has('6')) results.notifications = await notificationBench(z.notifications);
   if (only.has('7')) results.dashboard = await dashboardBench(z.dashboard);
+  if (only.has('8')) results.peer = await peerBench({ ...z.http, ...z.peer, cpuProfDir });
   results.seconds = (Date.now() - started) / 1000;
   // Smoke runs never touch the committed results.
   const out = setting('out', smoke ? join(tmpdir(), 'ohr-bench-smoke.md') : join(ROOT, 'bench/RESULTS.md'));

@@ -23,11 +23,13 @@ export interface LoadOptions {
   /** One or more base URLs; connections are spread across them round-robin. */
   urls: string[];
   path: string;
+  /** POST (default: `body` is the JSON payload) or GET (no body). */
+  method?: 'GET' | 'POST';
   connections: number;
   durationMs: number;
   headers?: Record<string, string>;
-  /** The JSON body of request number `i`. */
-  body: (i: number) => unknown;
+  /** The JSON body of request number `i` (POST only). */
+  body?: (i: number) => unknown;
   /** Checks a 200 answer's body (e.g. no GraphQL errors). */
   accept?: (body: string) => boolean;
 }
@@ -46,16 +48,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const one = (urlIndex: number): Promise<void> =>
     new Promise((resolve) => {
       const url = new URL(options.path, options.urls[urlIndex]);
-      const payload = JSON.stringify(options.body(counter++));
+      const post = (options.method ?? 'POST') === 'POST';
+      const payload = post ? JSON.stringify(options.body?.(counter++) ?? {}) : '';
       const t0 = performance.now();
       const req = http.request(
         url,
         {
-          method: 'POST',
+          method: post ? 'POST' : 'GET',
           agent: agents[urlIndex],
           headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(payload),
+            ...(post
+              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+              : {}),
             ...options.headers,
           },
         },
@@ -84,7 +88,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         errors++;
         resolve();
       });
-      req.end(payload);
+      req.end(post ? payload : undefined);
     });
 
   await Promise.all(

@@ -241,8 +241,9 @@ export function serviceEnv(
     LOG_LEVEL: 'silent',
     BENCH_INSTANCE_ID: instanceId,
     // One token drives all the load: the per-token abuse limits (mutations per minute, open
-    // subscriptions) would otherwise be what is measured. The baselines have no such limits either.
+    // subscriptions, queries) would otherwise be what is measured. The baselines have no such limits either.
     RATE_LIMIT_MUTATIONS_PER_MINUTE: '0',
+    RATE_LIMIT_QUERIES_PER_MINUTE: '0',
     MAX_SUBSCRIPTIONS_PER_TOKEN: '0',
     MAX_CONNECTIONS_PER_TOKEN: '0',
     ...extra,
