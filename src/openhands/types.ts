@@ -20,6 +20,7 @@ export interface V1Conversation {
   execution_status?: string | null;
   pr_number?: number[] | null;
   conversation_url?: string | null;
+  session_api_key?: string | null;
   updated_at?: string;
 }
 

@@ -9,6 +9,7 @@ import {
 } from './driver.js';
 import { expectOk, type OpenHandsHttp, UpstreamError } from './http.js';
 import { activityPhase, fromV1Conversation, fromV1StartTask, missing, type Observation } from './progress.js';
+import { sessionKeyHashOf } from './session-key.js';
 import type { V1Conversation, V1Event, V1StartTask } from './types.js';
 
 /** Batch reads take fewer than 100 ids. */
@@ -225,6 +226,7 @@ export class V1Driver implements OpenHandsDriver {
           observation: fromV1Conversation(conversation, run.upstreamEventCount),
           conversationId: conversation.id,
           sandboxId: conversation.sandbox_id ?? undefined,
+          sessionKeyHash: sessionKeyHashOf(conversation),
           agentSteps: run.upstreamEventCount,
           newEvents: 0,
           pullRequests: [],
@@ -280,6 +282,7 @@ export class V1Driver implements OpenHandsDriver {
       observation: fromV1Conversation(conversation, agentSteps),
       conversationId: conversation.id,
       sandboxId: conversation.sandbox_id ?? undefined,
+      sessionKeyHash: sessionKeyHashOf(conversation),
       eventCursor: JSON.stringify(cursor),
       agentSteps,
       newEvents,
@@ -322,7 +325,7 @@ export class V1Driver implements OpenHandsDriver {
   }
 }
 
-function messageText(event: V1Event): string | undefined {
+export function messageText(event: V1Event): string | undefined {
   const message = event.llm_message as { content?: Array<{ type?: string; text?: string }> } | undefined;
   const text = message?.content?.find((c) => c.type === 'text')?.text;
   return typeof text === 'string' ? text : undefined;

@@ -14,13 +14,14 @@ import {
   stopFailed,
   stopped,
 } from './lifecycle.js';
+import { pollDelay, type ReconcileRules } from './lifecycle-push.js';
 import { mapLimit, Pacer } from './pacing.js';
 import { promptForAgent } from './run-marker.js';
 import { isFinal } from './status.js';
 import type { Run, RunStore } from './store/index.js';
 import type { Snapshot, StartResult, Upstream, UpstreamRun } from './upstream.js';
 
-export interface PollerOptions extends LifecycleRules {
+export interface PollerOptions extends LifecycleRules, ReconcileRules {
   /** Identifies this replica in lease columns. */
   owner: string;
   batchSize: number;
@@ -160,12 +161,14 @@ export class Poller {
     return this.store.transition(runId, (run) => {
       if (run.leaseOwner !== owner) return null;
       const decided = decide(run);
-      return { ...decided, set: { nextPollAt: this.nextPoll(), ...decided?.set, ...LEASE_RELEASED } };
+      return { ...decided, set: { nextPollAt: this.nextPoll(run), ...decided?.set, ...LEASE_RELEASED } };
     });
   }
 
-  private nextPoll(): Date {
-    return new Date(Date.now() + this.options.intervalMs);
+  /** Runs an agent server pushes to are only reconciled (src/runs/lifecycle-push.ts). */
+  private nextPoll(run: Pick<Run, 'pushedAt'>): Date {
+    const now = new Date();
+    return new Date(now.getTime() + pollDelay(run, this.options, now));
   }
 
   private async startUpstream(run: Run): Promise<void> {
@@ -259,11 +262,17 @@ export class Poller {
     });
     if (idle.length === 0) return group;
     const { owner } = this.options;
-    const done = await this.store.releaseIdleRuns(
-      owner,
-      idle.map((r) => r.id),
-      this.nextPoll(),
-    );
+    // Pushed-to runs are due later than the others: one UPDATE per next poll time.
+    const byDelay = new Map<number, string[]>();
+    for (const run of idle) {
+      const delay = pollDelay(run, this.options, now);
+      byDelay.set(delay, [...(byDelay.get(delay) ?? []), run.id]);
+    }
+    const done = new Set<string>();
+    for (const [delay, ids] of byDelay) {
+      const nextPollAt = new Date(now.getTime() + delay);
+      for (const id of await this.store.releaseIdleRuns(owner, ids, nextPollAt)) done.add(id);
+    }
     return group.filter((run) => !done.has(run.id));
   }
 
@@ -277,7 +286,7 @@ export class Poller {
     const decide = (run: Run) => observed(run, snap, this.options, new Date());
     const decided = decide(claimed);
     if (!appendsEvent(claimed, decided)) {
-      const set = { nextPollAt: this.nextPoll(), ...decided.set };
+      const set = { nextPollAt: this.nextPoll(claimed), ...decided.set };
       if (await this.store.releaseUnchangedRun(this.options.owner, claimed, set)) return;
     }
     await this.release(claimed.id, decide);

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../storage/errors.js';
 import { claimDueRuns } from './claim-due-runs.js';
 import { claimRunsToStart } from './claim-runs-to-start.js';
 import { createRun } from './create-run.js';
+import { findRunsByConversation } from './find-runs-by-conversation.js';
 import { releaseIdleRuns, releaseLeases, releaseUnchangedRun, renewLeases } from './leases.js';
 import { findActiveRunsWithoutPullRequest, findRunsWithPullRequest } from './pull-request-candidates.js';
 import {
@@ -21,6 +22,7 @@ import { countRunsByStatus, pollLagSeconds } from './run-stats.js';
 import { type Decide, transitionRun } from './transition.js';
 import type { NewRun, Run, TransitionResult } from './types.js';
 
+export type { PushTarget } from './find-runs-by-conversation.js';
 export type { RunFilter } from './read-runs.js';
 export type { Decide } from './transition.js';
 export * from './types.js';
@@ -119,6 +121,9 @@ export class RunStore {
     findRunsWithPullRequest(this.prisma, provider, number, take);
   findActiveRunsWithoutPullRequest = (repository: string, take: number) =>
     findActiveRunsWithoutPullRequest(this.prisma, repository, take);
+
+  // Agent-server pushes (src/push/).
+  findRunsByConversation = (ids: string[]) => findRunsByConversation(this.prisma, ids);
 
   // Operations (metrics).
   countRunsByStatus = () => countRunsByStatus(this.prisma);

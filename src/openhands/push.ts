@@ -1,0 +1,158 @@
+/**
+ * Reads what an agent server pushes (shared/openhands-api.md, "Agent-server webhooks") into the
+ * same terms as a V1 poll: a batch of events (the shapes events search returns) or one
+ * ConversationInfo becomes a Snapshot through the V1 mapping (`fromV1Conversation`), so pushed and
+ * polled state go through one lifecycle. Pure.
+ */
+
+import { findPullRequests } from '../runs/pull-requests.js';
+import type { Snapshot } from '../runs/upstream.js';
+import { activityPhase, fromV1Conversation } from './progress.js';
+import type { V1Event } from './types.js';
+import { messageText } from './v1.js';
+
+/** A pushed execution_status with its normalised timestamp (see `normalizeTimestamp`). */
+export interface PushedStatus {
+  value: string;
+  at: string;
+  eventId: string | null;
+}
+
+/** One push, read. */
+export interface PushedState {
+  /** The newest execution_status the push carries, if any. */
+  status?: PushedStatus;
+  /** Status events in the push (a ConversationInfo counts as one). */
+  statusEvents: number;
+  /** Events of any kind (0 for a ConversationInfo). */
+  newEvents: number;
+  activity?: string;
+  finalMessage?: string;
+  pullRequests: Snapshot['pullRequests'];
+  /** Messages and actions: the conversation's activity, for the activity log (see src/push/service.ts). */
+  activityEvents: V1Event[];
+}
+
+const STAMP = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * An agent-server timestamp as fixed-width UTC text with microseconds ("2026-01-02T03:04:05.123456Z"),
+ * so that text order is time order. The agent server writes naive ISO times with microseconds
+ * (UTC); ConversationInfo's updated_at may carry an offset. Undefined when unreadable.
+ */
+export function normalizeTimestamp(text: unknown): string | undefined {
+  if (typeof text !== 'string') return undefined;
+  const m = STAMP.exec(text.trim());
+  if (!m) return undefined;
+  const zone = !m[4] || m[4].toUpperCase() === 'Z' ? 'Z' : m[4].replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
+  const seconds = Date.parse(`${m[1]}T${m[2]}${zone}`);
+  if (Number.isNaN(seconds)) return undefined;
+  const micros = (m[3] ?? '').padEnd(6, '0').slice(0, 6);
+  return `${new Date(seconds).toISOString().slice(0, 19)}.${micros}Z`;
+}
+
+/** The execution_status an event sets, if it is a state update that sets one. */
+function statusOf(event: V1Event): string | undefined {
+  if (event.kind !== 'ConversationStateUpdateEvent') return undefined;
+  if (event.key === 'execution_status' && typeof event.value === 'string') return event.value;
+  // The first update a subscriber gets is the full state, execution_status among its fields.
+  const full = event.value as { execution_status?: unknown } | null;
+  if (event.key === 'full_state' && typeof full?.execution_status === 'string') return full.execution_status;
+  return undefined;
+}
+
+function isActivity(event: V1Event): boolean {
+  return event.kind === 'MessageEvent' || event.kind === 'ActionEvent';
+}
+
+/** A batch of pushed events, oldest first by timestamp (batches may come late and out of order). */
+export function readPushedEvents(events: V1Event[], receivedAt: Date): PushedState {
+  const stamped = events.map((event) => ({
+    event,
+    at: normalizeTimestamp(event.timestamp) ?? normalizeTimestamp(receivedAt.toISOString())!,
+  }));
+  stamped.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  const state: PushedState = {
+    statusEvents: 0,
+    newEvents: events.length,
+    pullRequests: [],
+    activityEvents: [],
+  };
+  const texts: string[] = [];
+  for (const { event, at } of stamped) {
+    const status = statusOf(event);
+    if (status !== undefined) {
+      state.statusEvents++;
+      state.status = { value: status, at, eventId: typeof event.id === 'string' ? event.id : null };
+      continue;
+    }
+    if (isActivity(event)) state.activityEvents.push(event);
+    if (event.source === 'user') continue; // the prompt may quote other PRs
+    texts.push(JSON.stringify(event));
+    if (event.kind === 'ActionEvent') {
+      state.activity = activityPhase(event.tool_name ?? event.action?.kind) ?? state.activity;
+      if (event.tool_name === 'finish' || event.action?.kind === 'FinishAction') {
+        if (typeof event.action?.message === 'string') state.finalMessage = event.action.message;
+      }
+    } else if (event.kind === 'MessageEvent' && event.source === 'agent') {
+      state.finalMessage = messageText(event) ?? state.finalMessage;
+    }
+  }
+  state.pullRequests = findPullRequests(texts.join('\n'));
+  return state;
+}
+
+/** A pushed ConversationInfo: its execution_status, stamped with its updated_at. */
+export function readPushedConversation(
+  info: { id: string; execution_status?: unknown; updated_at?: unknown },
+  receivedAt: Date,
+): PushedState {
+  const state: PushedState = { statusEvents: 0, newEvents: 0, pullRequests: [], activityEvents: [] };
+  if (typeof info.execution_status !== 'string') return state;
+  state.statusEvents = 1;
+  state.status = {
+    value: info.execution_status,
+    at: normalizeTimestamp(info.updated_at) ?? normalizeTimestamp(receivedAt.toISOString())!,
+    eventId: null,
+  };
+  return state;
+}
+
+/** The sandbox and execution status a run's last reading recorded ("sandbox:RUNNING execution:running"). */
+function lastReading(upstreamStatus: string | null): {
+  sandbox_status: string;
+  execution_status: string | null;
+} {
+  const sandbox = /sandbox:(\S+)/.exec(upstreamStatus ?? '')?.[1] ?? 'RUNNING';
+  const execution = /execution:(\S+)/.exec(upstreamStatus ?? '')?.[1];
+  return { sandbox_status: sandbox, execution_status: execution && execution !== 'null' ? execution : null };
+}
+
+/**
+ * The push as a poll's Snapshot. `useStatus` says whether the pushed status is newer than what the
+ * run already applied (src/runs/lifecycle-push.ts); when it is not, or the push has none, the run's
+ * last reading stands. An agent server only pushes while its sandbox runs. Its own execution_status
+ * is no app-server read that may blip around a resume, so it is believed at once (not `suspect`).
+ */
+export function pushedSnapshot(
+  state: PushedState,
+  run: { upstreamStatus: string | null; upstreamEventCount: number },
+  useStatus: boolean,
+): Snapshot {
+  const steps = run.upstreamEventCount;
+  const observation =
+    useStatus && state.status
+      ? {
+          ...fromV1Conversation({ sandbox_status: 'RUNNING', execution_status: state.status.value }, steps),
+          suspect: false,
+        }
+      : fromV1Conversation(lastReading(run.upstreamStatus), steps);
+  return {
+    observation,
+    agentSteps: steps,
+    newEvents: state.newEvents,
+    pullRequests: state.pullRequests,
+    finalMessage: state.finalMessage,
+    activity: state.activity,
+  };
+}
