@@ -22,7 +22,7 @@ import {
 import { sessionKeyMatches } from '../openhands/session-key.js';
 import type { V1Event } from '../openhands/types.js';
 import type { LifecycleRules } from '../runs/lifecycle.js';
-import { isNewerStatus, pushed } from '../runs/lifecycle-push.js';
+import { isNewerStatus, pushed, type ReconcileRules } from '../runs/lifecycle-push.js';
 import type { Run, RunStore } from '../runs/store/index.js';
 
 /** What happened to each event of a push (metrics: openhands_push_events_total). */
@@ -40,7 +40,7 @@ export type PushReceipt =
 export type ActivitySink = (run: Run, events: V1Event[]) => Promise<void>;
 
 export interface PushServiceOptions {
-  rules: LifecycleRules;
+  rules: LifecycleRules & ReconcileRules;
   onEvents?: (outcome: EventOutcome, count: number) => void;
   ingestActivity?: ActivitySink;
 }

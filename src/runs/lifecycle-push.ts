@@ -32,13 +32,34 @@ export function isNewerStatus(at: string, applied: string | null): boolean {
   return applied === null || at > applied;
 }
 
-/** What a push means for the run: what the same state seen by a poll means, plus the push's marks. */
-export function pushed(run: Run, push: Push, rules: LifecycleRules, now: Date): RunChange {
+/**
+ * What a push means for the run: what the same state seen by a poll means, plus the push's marks.
+ * The first push after a quiet spell moves the next poll out to the reconciliation interval
+ * (later pushes leave it be, so a run that keeps pushing is still reconciled that often); a run
+ * that owes an upstream stop keeps its schedule.
+ */
+export function pushed(run: Run, push: Push, rules: LifecycleRules & ReconcileRules, now: Date): RunChange {
   const change = observed(run, push.snapshot, rules, now);
-  return {
-    ...change,
-    set: { ...change.set, pushedAt: now, ...(push.statusAt ? { pushStatusAt: push.statusAt } : {}) },
+  const set: NonNullable<RunChange['set']> = {
+    ...change.set,
+    pushedAt: now,
+    ...(push.statusAt ? { pushStatusAt: push.statusAt } : {}),
   };
+  const reconcileAt = new Date(now.getTime() + pollDelay({ pushedAt: now }, rules, now));
+  const stopOwed = run.stopPending || set.stopPending === true;
+  if (
+    !stopOwed &&
+    !pushedRecently(run, rules, now) &&
+    set.nextPollAt === undefined &&
+    run.nextPollAt < reconcileAt
+  ) {
+    set.nextPollAt = reconcileAt;
+  }
+  return { ...change, set };
+}
+
+function pushedRecently(run: Pick<Run, 'pushedAt'>, rules: ReconcileRules, now: Date): boolean {
+  return run.pushedAt !== null && now.getTime() - run.pushedAt.getTime() < rules.pushQuietMs;
 }
 
 /**
@@ -46,6 +67,13 @@ export function pushed(run: Run, push: Push, rules: LifecycleRules, now: Date): 
  * keeps pushing its state — the slower reconciliation interval, which only heals lost pushes.
  */
 export function pollDelay(run: Pick<Run, 'pushedAt'>, rules: ReconcileRules, now: Date): number {
-  const pushedRecently = run.pushedAt !== null && now.getTime() - run.pushedAt.getTime() < rules.pushQuietMs;
-  return pushedRecently ? Math.max(rules.intervalMs, rules.reconcileMs) : rules.intervalMs;
+  return pushedRecently(run, rules, now) ? Math.max(rules.intervalMs, rules.reconcileMs) : rules.intervalMs;
+}
+
+/**
+ * A poll read before the run's latest push is older than what the push said: the poll's reading
+ * is dropped (the next reconciliation reads again) rather than overwrite newer pushed state.
+ */
+export function readBeforePush(run: Pick<Run, 'pushedAt'>, readAt: Date): boolean {
+  return run.pushedAt !== null && run.pushedAt.getTime() > readAt.getTime();
 }

@@ -14,7 +14,7 @@ import {
   stopFailed,
   stopped,
 } from './lifecycle.js';
-import { pollDelay, type ReconcileRules } from './lifecycle-push.js';
+import { pollDelay, type ReconcileRules, readBeforePush } from './lifecycle-push.js';
 import { mapLimit, Pacer } from './pacing.js';
 import { promptForAgent } from './run-marker.js';
 import { isFinal } from './status.js';
@@ -231,6 +231,7 @@ export class Poller {
     }
     for (const [version, group] of byVersion) {
       let results: Map<string, Snapshot | Error>;
+      const readAt = new Date();
       try {
         results = await this.upstream.driver(version).poll(group.map((run) => toUpstream(run)));
       } catch (error) {
@@ -241,7 +242,7 @@ export class Poller {
         this.guard(run, async () => {
           const result = results.get(run.id) ?? new Error('no result from upstream');
           if (result instanceof Error) await this.applyFault(run, result);
-          else await this.applySnapshot(run, result);
+          else await this.applySnapshot(run, result, readAt);
         }),
       );
     }
@@ -282,8 +283,10 @@ export class Poller {
    * one replica keep thousands of runs fresh. The condition (our lease, the status we decided on)
    * sends anything that moved meanwhile — a cancel, a webhook — through the locked path instead.
    */
-  private async applySnapshot(claimed: Run, snap: Snapshot): Promise<void> {
-    const decide = (run: Run) => observed(run, snap, this.options, new Date());
+  private async applySnapshot(claimed: Run, snap: Snapshot, readAt: Date): Promise<void> {
+    // An agent server pushed newer state while this poll was reading: keep the pushed state.
+    const decide = (run: Run) =>
+      readBeforePush(run, readAt) ? {} : observed(run, snap, this.options, new Date());
     const decided = decide(claimed);
     if (!appendsEvent(claimed, decided)) {
       const set = { nextPollAt: this.nextPoll(claimed), ...decided.set };

@@ -7,11 +7,14 @@
  * simply stop the timer until `release()` / a user message.
  */
 import { isoNow } from './ids.js';
+import type { AgentServerPusher } from './push.js';
 import { agentStepFactor, BLIP_READS, type Scenario, startStepFactor, THROTTLED_READS } from './scenarios.js';
 import { type AgentStep, buildScript, pullRequestUrl, type RepoInfo } from './script.js';
 
 export interface RunEnv {
   stepMs: number;
+  /** V1: the agent server's webhooks, when the simulator pushes (tools/simulator/push.ts). */
+  push?: AgentServerPusher;
   /** Global pull-request counter (starts at 1). */
   nextPrNumber(): number;
 }

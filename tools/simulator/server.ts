@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { errorReply, FailQueue, runsAbout, scenarioFault, tooManyRequests } from './faults.js';
 import { HEALTH_PATHS, healthRoutes } from './health.js';
 import { detail, matchRoute, type Reply, type RequestContext, type Route } from './http.js';
+import { AgentServerPusher } from './push.js';
 import { RATE_LIMIT_DELAY_MS, RateLimiter } from './rate-limit.js';
 import type { RunEnv } from './run.js';
 import type { VersionApi } from './store.js';
@@ -21,7 +22,12 @@ const MAX_BODY_BYTES = 5 * 1024 * 1024;
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const version = opts.apiVersion ?? 'v1';
   let prCounter = 0;
-  const env: RunEnv = { stepMs: opts.stepMs ?? 150, nextPrNumber: () => ++prCounter };
+  const pusher = opts.push && version === 'v1' ? new AgentServerPusher(opts.push) : null;
+  const env: RunEnv = {
+    stepMs: opts.stepMs ?? 150,
+    nextPrNumber: () => ++prCounter,
+    ...(pusher ? { push: pusher } : {}),
+  };
   const api: VersionApi =
     version === 'v1'
       ? new V1Api(env, opts.maxConversations ?? Number.POSITIVE_INFINITY)
@@ -187,6 +193,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       // client's next request fail at random; use setDown() to simulate unreachability.
       limiter?.reset();
     },
+    pusher,
     conversations(): ConversationInfo[] {
       return api.conversations();
     },
@@ -200,6 +207,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       stopped = true;
       held?.release();
       held = null;
+      pusher?.stop();
       api.shutdown();
       for (const t of delays) clearTimeout(t);
       delays.clear();
