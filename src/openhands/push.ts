@@ -118,6 +118,27 @@ export function readPushedConversation(
   return state;
 }
 
+/**
+ * Several pushes about one run, read as one (they are written in one transaction, see
+ * src/push/serial.ts): the newest status wins, the rest adds up in arrival order.
+ */
+export function mergePushedStates(states: PushedState[]): PushedState {
+  if (states.length === 1) return states[0];
+  const merged: PushedState = { statusEvents: 0, newEvents: 0, pullRequests: [], activityEvents: [] };
+  for (const state of states) {
+    if (state.status && (!merged.status || state.status.at > merged.status.at)) merged.status = state.status;
+    merged.statusEvents += state.statusEvents;
+    merged.newEvents += state.newEvents;
+    merged.activity = state.activity ?? merged.activity;
+    merged.finalMessage = state.finalMessage ?? merged.finalMessage;
+    for (const pr of state.pullRequests) {
+      if (!merged.pullRequests.some((p) => p.url === pr.url)) merged.pullRequests.push(pr);
+    }
+    merged.activityEvents.push(...state.activityEvents);
+  }
+  return merged;
+}
+
 /** The sandbox and execution status a run's last reading recorded ("sandbox:RUNNING execution:running"). */
 function lastReading(upstreamStatus: string | null): {
   sandbox_status: string;

@@ -14,6 +14,7 @@
  */
 import type { Logger } from '../logger.js';
 import {
+  mergePushedStates,
   type PushedState,
   pushedSnapshot,
   readPushedConversation,
@@ -24,12 +25,14 @@ import type { V1Event } from '../openhands/types.js';
 import type { LifecycleRules } from '../runs/lifecycle.js';
 import { isNewerStatus, pushed, type ReconcileRules } from '../runs/lifecycle-push.js';
 import type { Run, RunStore } from '../runs/store/index.js';
+import { PushCoalescer } from './serial.js';
 
 /** What happened to each event of a push (metrics: openhands_push_events_total). */
 export type EventOutcome = 'applied' | 'duplicate' | 'stale' | 'activity' | 'ignored';
+type Counts = Record<EventOutcome, number>;
 
 export type PushReceipt =
-  | { kind: 'applied'; runIds: string[]; counts: Record<EventOutcome, number> }
+  | { kind: 'applied'; runIds: string[]; counts: Counts }
   | { kind: 'rejected'; reason: 'session_key'; message: string };
 
 /**
@@ -41,12 +44,15 @@ export type ActivitySink = (run: Run, events: V1Event[]) => Promise<void>;
 
 export interface PushServiceOptions {
   rules: LifecycleRules & ReconcileRules;
+  /** Push transactions at once on this replica (the rest wait without a database connection). */
+  concurrency?: number;
   onEvents?: (outcome: EventOutcome, count: number) => void;
   ingestActivity?: ActivitySink;
 }
 
 export class PushService {
   private readonly log: Logger;
+  private readonly writer: PushCoalescer<PushedState, Map<PushedState, Counts>>;
 
   constructor(
     private readonly store: RunStore,
@@ -54,29 +60,27 @@ export class PushService {
     log: Logger,
   ) {
     this.log = log.child({ component: 'push' });
+    this.writer = new PushCoalescer((runId, states) => this.write(runId, states), options.concurrency ?? 4);
   }
 
   /** POST /openhands/events/{conversationId}: a batch of the conversation's events. */
   receiveEvents(conversationId: string, events: V1Event[], sessionKey: string | undefined) {
-    const now = new Date();
-    return this.apply(conversationId, readPushedEvents(events, now), sessionKey, now);
+    return this.apply(conversationId, readPushedEvents(events, new Date()), sessionKey);
   }
 
   /** POST /openhands/conversations: one ConversationInfo. */
   receiveConversation(info: { id: string }, sessionKey: string | undefined) {
-    const now = new Date();
-    return this.apply(info.id, readPushedConversation(info, now), sessionKey, now);
+    return this.apply(info.id, readPushedConversation(info, new Date()), sessionKey);
   }
 
   private async apply(
     conversationId: string,
     state: PushedState,
     sessionKey: string | undefined,
-    now: Date,
   ): Promise<PushReceipt> {
-    const counts = emptyCounts();
     const targets = await this.store.findRunsByConversation(spellings(conversationId));
     if (targets.length === 0) {
+      const counts = emptyCounts();
       counts.ignored = Math.max(state.newEvents, state.statusEvents);
       return this.done([], counts);
     }
@@ -92,30 +96,41 @@ export class PushService {
         };
       }
     }
+    let counts: Counts | undefined;
     for (const target of targets) {
-      const result = await this.store.transition(target.id, (run) => {
-        const fresh = state.status !== undefined && isNewerStatus(state.status.at, run.pushStatusAt);
-        tally(counts, state, run, fresh);
-        const snapshot = pushedSnapshot(state, run, fresh);
-        return pushed(
-          run,
-          { snapshot, statusAt: fresh ? state.status?.at : undefined },
-          this.options.rules,
-          now,
-        );
-      });
-      // The one place pushed messages and actions are handed on (issue 12's activity log, once merged).
-      if (result && state.activityEvents.length > 0 && this.options.ingestActivity) {
-        await this.options.ingestActivity(result.run, state.activityEvents);
-      }
+      const outcomes = await this.writer.submit(target.id, state);
+      counts ??= outcomes.get(state);
     }
     return this.done(
       targets.map((t) => t.id),
-      counts,
+      counts ?? emptyCounts(),
     );
   }
 
-  private done(runIds: string[], counts: Record<EventOutcome, number>): PushReceipt {
+  /** One transaction for the pushes of one run that arrived together; each push's counts. */
+  private async write(runId: string, states: PushedState[]): Promise<Map<PushedState, Counts>> {
+    const merged = mergePushedStates(states);
+    const outcomes = new Map<PushedState, Counts>();
+    const now = new Date();
+    const result = await this.store.transition(runId, (run) => {
+      const fresh = merged.status !== undefined && isNewerStatus(merged.status.at, run.pushStatusAt);
+      for (const state of states) outcomes.set(state, tally(state, merged, run, fresh));
+      const snapshot = pushedSnapshot(merged, run, fresh);
+      return pushed(
+        run,
+        { snapshot, statusAt: fresh ? merged.status?.at : undefined },
+        this.options.rules,
+        now,
+      );
+    });
+    // The one place pushed messages and actions are handed on (issue 12's activity log, once merged).
+    if (result && merged.activityEvents.length > 0 && this.options.ingestActivity) {
+      await this.options.ingestActivity(result.run, merged.activityEvents);
+    }
+    return outcomes;
+  }
+
+  private done(runIds: string[], counts: Counts): PushReceipt {
     for (const [outcome, count] of Object.entries(counts) as Array<[EventOutcome, number]>) {
       if (count > 0) this.options.onEvents?.(outcome, count);
     }
@@ -124,24 +139,28 @@ export class PushService {
   }
 }
 
-function emptyCounts(): Record<EventOutcome, number> {
+function emptyCounts(): Counts {
   return { applied: 0, duplicate: 0, stale: 0, activity: 0, ignored: 0 };
 }
 
 /**
- * Counts each event of the push once (the decision may be re-run only for a second run of the same
- * conversation, which does not happen in practice): the newest status is applied, a duplicate of
- * the one applied last, or stale; older statuses in the same push are stale; the rest is activity.
+ * What became of one push's events, written together with others (`merged`): its newest status
+ * was applied (the newest of all, and newer than the run's), a duplicate (the very status the run
+ * applied last, or one as new as the status applied with it), or stale; older statuses in the same
+ * push are stale; the other events are activity.
  */
-function tally(counts: Record<EventOutcome, number>, state: PushedState, run: Run, fresh: boolean): void {
-  if (counts.applied + counts.duplicate + counts.stale + counts.activity > 0) return;
+function tally(state: PushedState, merged: PushedState, run: Run, fresh: boolean): Counts {
+  const counts = emptyCounts();
   counts.activity = state.newEvents - (state.newEvents > 0 ? state.statusEvents : 0);
-  if (!state.status) return;
-  const newest = fresh ? 'applied' : state.status.at === run.pushStatusAt ? 'duplicate' : 'stale';
-  counts[newest] += 1;
+  if (!state.status) return counts;
+  const { at } = state.status;
+  const newest = merged.status;
+  if (state.status === newest && fresh) counts.applied = 1;
+  else if (at === run.pushStatusAt || (state.status !== newest && at === newest?.at)) counts.duplicate = 1;
+  else counts.stale = 1;
   counts.stale += state.statusEvents - 1;
+  return counts;
 }
-
 /** V1 parses conversation ids as UUIDs: 32 hex and the dashed form name the same conversation. */
 export function spellings(conversationId: string): string[] {
   const hex = conversationId.replaceAll('-', '').toLowerCase();

@@ -106,9 +106,10 @@ describe('runs driven by pushes', () => {
     expect(done.status).toBe('COMPLETED');
     expect(done.pullRequest?.url).toContain('/pull/');
     expectSaneTimeline(await getRun(service.graphqlUrl, run.id));
-    // A poll already in flight at the first push may still land; nothing after it.
-    expect(conversationReads(sim, firstPush + 200)).toBe(0);
-    expect(conversationReads(sim) - readsAtFirstPush).toBeLessThanOrEqual(1);
+    // A poll already claimed at the first push may still read once (and, released with the row
+    // it claimed, schedule one more at the poll interval); nothing after that.
+    expect(conversationReads(sim, firstPush)).toBeLessThanOrEqual(2);
+    expect(conversationReads(sim) - readsAtFirstPush).toBeLessThanOrEqual(2);
     expect(
       await metric(service.url, 'openhands_runner_openhands_push_events_total{outcome="applied"}'),
     ).toBeGreaterThan(0);

@@ -24,6 +24,8 @@ export interface PushOptions {
   lossRate?: number;
   /** Random source for `lossRate` (tests seed it). */
   random?: () => number;
+  /** Told of every batch `lossRate` dropped (the benchmark tells lost changes from the others). */
+  onLost?: (conversationId: string, events: Array<{ id: string }>) => void;
 }
 
 export interface PushStats {
@@ -114,6 +116,7 @@ export class AgentServerPusher {
     const batch = queue.events.splice(0);
     if ((this.options.random ?? Math.random)() < (this.options.lossRate ?? 0)) {
       this.stats.batchesLost++;
+      this.options.onLost?.(hex, batch);
       return;
     }
     this.send(`/events/${hex}`, batch, queue.sessionKey, () => {
