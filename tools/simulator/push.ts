@@ -6,6 +6,7 @@
  * `X-Session-API-Key`. A failed batch is retried `retries` times, `retryDelayMs` apart, then dropped.
  * `lossRate` silently drops that fraction of batches (lost pushes, for reconciliation tests).
  */
+import { setMaxListeners } from 'node:events';
 
 export interface PushOptions {
   /** The webhook's base URL (OH_WEBHOOKS_<n>_BASE_URL), e.g. http://127.0.0.1:8080/openhands. */
@@ -63,7 +64,10 @@ export class AgentServerPusher {
   private readonly controller = new AbortController();
   private stopped = false;
 
-  constructor(private readonly options: PushOptions) {}
+  constructor(private readonly options: PushOptions) {
+    // Every request in flight listens on the one stop signal: thousands at once are expected.
+    setMaxListeners(0, this.controller.signal);
+  }
 
   /** A conversation event, in the order the agent produced it. */
   event(conversationId: string, sessionKey: string, event: Pushed): void {
