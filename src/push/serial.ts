@@ -10,13 +10,12 @@
 export class PushCoalescer<Item, Result> {
   private readonly writing = new Set<string>();
   private readonly pending = new Map<string, Array<{ item: Item; settle: Settle<Result> }>>();
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
 
   constructor(
     /** Writes the items of one run together. */
     private readonly write: (key: string, items: Item[]) => Promise<Result>,
-    private readonly limit: number,
+    /** Shared with the push lookups: the database connections pushes may hold at once. */
+    private readonly slots: Semaphore,
   ) {}
 
   submit(key: string, item: Item): Promise<Result> {
@@ -32,7 +31,7 @@ export class PushCoalescer<Item, Result> {
     this.writing.add(key);
     try {
       for (let batch = this.take(key); batch.length > 0; batch = this.take(key)) {
-        await this.slot(async () => {
+        await this.slots.run(async () => {
           try {
             const result = await this.write(
               key,
@@ -54,12 +53,24 @@ export class PushCoalescer<Item, Result> {
     this.pending.delete(key);
     return batch;
   }
+}
 
-  private async slot(work: () => Promise<void>): Promise<void> {
+/**
+ * At most `limit` tasks at once; the rest wait in memory. Pushes can arrive by the thousand (every
+ * sandbox of the OpenHands server, runs or not): without a bound their queries would take every
+ * pooled connection and starve the poller and the API.
+ */
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.active++;
     try {
-      await work();
+      return await work();
     } finally {
       this.active--;
       this.waiting.shift()?.();

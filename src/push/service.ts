@@ -25,7 +25,7 @@ import type { V1Event } from '../openhands/types.js';
 import type { LifecycleRules } from '../runs/lifecycle.js';
 import { isNewerStatus, pushed, type ReconcileRules } from '../runs/lifecycle-push.js';
 import type { Run, RunStore } from '../runs/store/index.js';
-import { PushCoalescer } from './serial.js';
+import { PushCoalescer, Semaphore } from './serial.js';
 
 /** What happened to each event of a push (metrics: openhands_push_events_total). */
 export type EventOutcome = 'applied' | 'duplicate' | 'stale' | 'activity' | 'ignored';
@@ -44,7 +44,7 @@ export type ActivitySink = (run: Run, events: V1Event[]) => Promise<void>;
 
 export interface PushServiceOptions {
   rules: LifecycleRules & ReconcileRules;
-  /** Push transactions at once on this replica (the rest wait without a database connection). */
+  /** Database connections pushes hold at once on this replica (the rest wait without one). */
   concurrency?: number;
   onEvents?: (outcome: EventOutcome, count: number) => void;
   ingestActivity?: ActivitySink;
@@ -53,6 +53,7 @@ export interface PushServiceOptions {
 export class PushService {
   private readonly log: Logger;
   private readonly writer: PushCoalescer<PushedState, Map<PushedState, Counts>>;
+  private readonly slots: Semaphore;
 
   constructor(
     private readonly store: RunStore,
@@ -60,7 +61,8 @@ export class PushService {
     log: Logger,
   ) {
     this.log = log.child({ component: 'push' });
-    this.writer = new PushCoalescer((runId, states) => this.write(runId, states), options.concurrency ?? 4);
+    this.slots = new Semaphore(options.concurrency ?? 4);
+    this.writer = new PushCoalescer((runId, states) => this.write(runId, states), this.slots);
   }
 
   /** POST /openhands/events/{conversationId}: a batch of the conversation's events. */
@@ -78,7 +80,7 @@ export class PushService {
     state: PushedState,
     sessionKey: string | undefined,
   ): Promise<PushReceipt> {
-    const targets = await this.store.findRunsByConversation(spellings(conversationId));
+    const targets = await this.slots.run(() => this.store.findRunsByConversation(spellings(conversationId)));
     if (targets.length === 0) {
       const counts = emptyCounts();
       counts.ignored = Math.max(state.newEvents, state.statusEvents);

@@ -123,7 +123,7 @@ describe('reconciliation', () => {
     stack = await startPushStack({ OPENHANDS_RECONCILE_MS: '400', POLL_INTERVAL_MS: '50' });
     const [service] = stack.services;
     // The agent asks a question and waits: pushed AWAITING_INPUT, then nothing more to push.
-    const run = await startRun(service.graphqlUrl, { compiledPrompt: 'Ask first [sim:ask]' });
+    const run = await startRun(service.graphqlUrl, { compiledPrompt: 'Ask first [sim:slow] [sim:ask]' });
     await waitForStatus(service.graphqlUrl, run.id, ['AWAITING_INPUT']);
     const since = (await pushedAt(stack.db.url, run.id)) + 200;
     await new Promise((resolve) => setTimeout(resolve, 2200));
