@@ -110,9 +110,12 @@ describe('runs driven by pushes', () => {
     // it claimed, schedule one more at the poll interval); nothing after that.
     expect(conversationReads(sim, firstPush)).toBeLessThanOrEqual(2);
     expect(conversationReads(sim) - readsAtFirstPush).toBeLessThanOrEqual(2);
-    expect(
-      await metric(service.url, 'openhands_runner_openhands_push_events_total{outcome="applied"}'),
-    ).toBeGreaterThan(0);
+    // The agent's final execution_status (after the pull request completed the run) is applied too.
+    await waitFor(
+      'a pushed status to be applied',
+      async () =>
+        (await metric(service.url, 'openhands_runner_openhands_push_events_total{outcome="applied"}')) > 0,
+    );
   });
 });
 
