@@ -32,6 +32,9 @@ import { NotificationService } from './notifications/service.js';
 import { NotificationStore } from './notifications/store.js';
 import { DeliveryWorker, DISABLE_AFTER_MS } from './notifications/worker.js';
 import { OpenHandsClient } from './openhands/client.js';
+import { PushActivity } from './push/activity.js';
+import { pushRoutes } from './push/routes.js';
+import { PushService } from './push/service.js';
 import { DEFAULT_BODY_LIMIT } from './rest/body.js';
 import { restRoutes } from './rest/routes.js';
 import { Poller } from './runs/poller.js';
@@ -188,6 +191,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     graphiql: ops.introspection,
   });
 
+  // Agent-server pushes: applied through the same lifecycle as polls (src/push/).
+  const pushActivity = new PushActivity(Boolean(config.openhands.webhookSecret));
+  const pushService = new PushService(
+    store,
+    { rules: config.poller, onEvents: (outcome, count) => metrics.pushEvents.inc({ outcome }, count) },
+    log,
+  );
+
   let accepting = false;
   const startedAt = Date.now();
   const healthDeps = {
@@ -196,6 +207,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     version: VERSION,
     startedAt,
     isReady: () => accepting,
+    pushes: () => pushActivity.status(),
   };
 
   const router = new Router().add(
@@ -207,6 +219,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ...dashboardRoutes(options.dashboardDir),
     ...restRoutes({ runs, notifications, tokens, log, maxPageSize: config.maxPageSize, version: VERSION }),
     ...webhookRoutes(new WebhookService(store, deliveries, log), config.webhooks, log),
+    ...pushRoutes(
+      pushService,
+      {
+        secret: config.openhands.webhookSecret,
+        maxBodyBytes: config.webhooks.maxBodyBytes,
+        onReceived: (route, outcome) => {
+          metrics.pushesReceived.inc({ route, outcome });
+          if (outcome !== 'rejected') pushActivity.received();
+        },
+        onRejected: (reason) => metrics.pushesRejected.inc({ reason }),
+      },
+      log,
+    ),
   );
 
   // The largest body any route takes; each route checks its own, smaller limit as it reads.

@@ -49,6 +49,29 @@ export interface PollerBenchOptions {
   drainMs: number;
   stepMs: number;
   cpuProfDir?: string;
+  /**
+   * Agent-server pushes (docs/push.md): the simulator pushes every V1 conversation's events to the
+   * first instance (buffer 1, flush 50 ms), dropping `lossRate` of the batches.
+   */
+  push?: { lossRate: number; reconcileMs: number };
+}
+
+/** With push on: what was pushed, and how fast runs reached their final state. */
+export interface PushBenchResult {
+  batchesSent: number;
+  batchesLost: number;
+  /** Push attempts the runner did not answer 2xx (each retried after 1 s, up to 3 times). */
+  failedAttempts: number;
+  eventsPushed: number;
+  pushesPerSec: number;
+  /** Service CPU microseconds per pushed event (all CPU of the window, polling included). */
+  cpuUsPerPushedEvent: number;
+  /** Released runs that reached a final state before measuring stopped. */
+  finished: number;
+  /** The upstream event with the pull request URL → the run COMPLETED (ms). */
+  completion: { p50: number; p95: number; p99: number; max: number; n: number };
+  /** The same, for runs whose pull-request event was in a dropped batch (healed by reconciliation). */
+  completionLost: { p50: number; p95: number; p99: number; max: number; n: number };
 }
 
 export interface PollerBenchResult {
@@ -73,6 +96,7 @@ export interface PollerBenchResult {
   claimsPerInstance: Record<string, number>;
   doublePolls: number;
   earlyRepolls: number;
+  push?: PushBenchResult;
 }
 
 const HISTORY_SQL = `
@@ -85,7 +109,8 @@ BEGIN
       OLD."leaseOwner" IS NOT NULL AND OLD."leaseExpiresAt" > now(), clock_timestamp());
   END IF;
   IF NEW.status IS DISTINCT FROM OLD.status OR NEW."upstreamStatus" IS DISTINCT FROM OLD."upstreamStatus"
-     OR NEW."upstreamEventCount" IS DISTINCT FROM OLD."upstreamEventCount" THEN
+     OR NEW."upstreamEventCount" IS DISTINCT FROM OLD."upstreamEventCount"
+     OR NEW."lastProgressAt" IS DISTINCT FROM OLD."lastProgressAt" THEN
     INSERT INTO bench_history VALUES (NEW.id, NEW.status, NEW."upstreamStatus", NEW."upstreamEventCount", clock_timestamp());
   END IF;
   RETURN NEW;
@@ -235,6 +260,15 @@ async function insertRuns(client: pg.Client, version: 'v1' | 'v0', runs: Upstrea
   }
 }
 
+/** V1: the event that carries the pull request URL (what completes the run), if any. */
+async function pullRequestEvent(simUrl: string, id: string): Promise<{ id: string; at: number } | null> {
+  const body = (await json(
+    `${simUrl}/api/v1/conversation/${id}/events/search?sort_order=TIMESTAMP&limit=100`,
+  )) as { items: Array<{ id: string; timestamp: string } & Record<string, unknown>> };
+  const event = body.items.find((e) => e.source !== 'user' && JSON.stringify(e).includes('/pull/'));
+  return event ? { id: event.id, at: Date.parse(event.timestamp) } : null;
+}
+
 /** Timestamp (ms) of the first event the conversation emitted at or after `after`. */
 async function firstEventAfter(
   simUrl: string,
@@ -262,11 +296,28 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
   const { runs: n, apiVersion, instances } = options;
   const setupStarted = Date.now();
   const db = await createDatabase();
+  // The push URL is filled in once the first instance listens (the pusher reads it at each send).
+  const lostEvents = new Set<string>();
+  const push = options.push
+    ? {
+        url: '',
+        secret: PUSH_SECRET,
+        bufferSize: 1,
+        flushDelayMs: 50,
+        retries: 3,
+        retryDelayMs: 1000,
+        lossRate: 0,
+        onLost: (_: string, events: Array<{ id: string }>) => {
+          for (const e of events) lostEvents.add(e.id);
+        },
+      }
+    : undefined;
   const sim = await startSimulator({
     apiVersion,
     stepMs: options.stepMs,
     rateLimit: false,
     maxConversations: n + 100,
+    ...(push ? { push } : {}),
   });
   const children: Child[] = [];
   const client = new pg.Client({ connectionString: db.url });
@@ -286,13 +337,20 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
             MAX_ACTIVE_RUNS: String(n + 1000),
             RUN_STALL_TIMEOUT_MS: String(6 * 3600_000),
             RUN_MAX_DURATION_MS: String(24 * 3600_000),
+            ...(options.push
+              ? {
+                  OPENHANDS_WEBHOOK_SECRET: PUSH_SECRET,
+                  OPENHANDS_RECONCILE_MS: String(options.push.reconcileMs),
+                }
+              : {}),
           }),
           cpuProfDir: i === 0 ? options.cpuProfDir : undefined,
         }),
       );
     }
+    if (push) push.url = `${children[0].url}/openhands`;
     log(
-      `scenario 3 (${apiVersion}, ${instances} instance(s), budget ${shares.join('+')}/s): creating ${n} conversations`,
+      `scenario 3 (${apiVersion}, ${instances} instance(s), budget ${shares.join('+')}/s${push ? `, push, loss ${options.push?.lossRate}` : ''}): creating ${n} conversations`,
     );
     const upstream = await createConversations(sim.url, apiVersion, n);
     // V0 needs its start phases to pass before it reads "running"; V1 waited for READY above.
@@ -307,6 +365,8 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
     await sleep(options.pollIntervalMs);
 
     // --- measurement ---
+    if (push) push.lossRate = options.push?.lossRate ?? 0;
+    const pushed0 = { ...(sim.pusher?.stats ?? {}) };
     const firstRequest = sim.requests.length;
     const stats0 = await dbStats(db.url, db.name);
     const cpu0 = await Promise.all(children.map((c) => c.cpu()));
@@ -330,6 +390,11 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
     const cpu1 = await Promise.all(children.map((c) => c.cpu()));
     const seconds = (t1 - t0) / 1000;
     log(`  measured ${round(seconds)} s; ${released.size} changes; stopping instances`);
+    const pushed1 = { ...(sim.pusher?.stats ?? {}) };
+    const finals = await client.query<{ id: string; status: string }>(
+      `SELECT id, status::text FROM "Run" WHERE id = ANY($1) AND status IN ('COMPLETED','FAILED','CANCELLED','TIMED_OUT')`,
+      [[...released.keys()]],
+    );
     await Promise.all(children.map((c) => c.stop()));
 
     // --- analysis ---
@@ -359,6 +424,17 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
         freshness.push(t1 - change);
       } else freshness.push(seen - change);
     }
+    const pushResult = push
+      ? await pushSummary(sim.url, client, released, lostEvents, {
+          sent: (pushed1.batchesSent ?? 0) - (pushed0.batchesSent ?? 0),
+          lost: (pushed1.batchesLost ?? 0) - (pushed0.batchesLost ?? 0),
+          failed: (pushed1.failedAttempts ?? 0) - (pushed0.failedAttempts ?? 0),
+          events: (pushed1.eventsSent ?? 0) - (pushed0.eventsSent ?? 0),
+          finished: finals.rowCount ?? 0,
+          seconds,
+          cpuUs: cpu1.reduce((s, c, i) => s + c.user + c.system - cpu0[i].user - cpu0[i].system, 0),
+        })
+      : undefined;
     const claims = await client.query<{ owner: string; n: number; overlaps: number }>(
       `SELECT owner, count(*)::int AS n, count(*) FILTER (WHERE overlap)::int AS overlaps
        FROM bench_claims WHERE at >= to_timestamp($1 / 1000.0) AND at <= to_timestamp($2 / 1000.0) GROUP BY owner ORDER BY owner`,
@@ -399,6 +475,7 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
       claimsPerInstance,
       doublePolls: claims.rows.reduce((s, r) => s + r.overlaps, 0),
       earlyRepolls: early.rows[0].n,
+      ...(pushResult ? { push: pushResult } : {}),
     };
   } finally {
     await Promise.all(children.map((c) => c.stop().catch(() => {})));
@@ -406,4 +483,60 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
     await sim.stop();
     await db.drop().catch(() => {});
   }
+}
+
+const PUSH_SECRET = 'bench-push-secret';
+
+/** Completion freshness with push on: the pull-request event upstream → the run COMPLETED. */
+async function pushSummary(
+  simUrl: string,
+  client: pg.Client,
+  released: Map<string, { up: Upstream; at: number }>,
+  lostEvents: Set<string>,
+  counts: {
+    sent: number;
+    lost: number;
+    failed: number;
+    events: number;
+    finished: number;
+    seconds: number;
+    cpuUs: number;
+  },
+): Promise<PushBenchResult> {
+  const { rows } = await client.query<{ run_id: string; at: Date }>(
+    `SELECT run_id, min(at) AS at FROM bench_history WHERE run_id = ANY($1) AND status = 'COMPLETED' GROUP BY run_id`,
+    [[...released.keys()]],
+  );
+  const completedAt = new Map(rows.map((r) => [r.run_id, r.at.getTime()]));
+  const all: number[] = [];
+  const lost: number[] = [];
+  await mapLimit([...released.values()], 16, async ({ up }) => {
+    const pr = await pullRequestEvent(simUrl, up.conversationId);
+    const done = completedAt.get(up.runId);
+    if (!pr || done === undefined) return;
+    const ms = Math.max(0, done - pr.at);
+    all.push(ms);
+    if (lostEvents.has(pr.id)) lost.push(ms);
+  });
+  const pick = (values: number[]) => {
+    const s = summarize(values);
+    return {
+      p50: round(s.p50, 0),
+      p95: round(s.p95, 0),
+      p99: round(s.p99, 0),
+      max: round(s.max, 0),
+      n: values.length,
+    };
+  };
+  return {
+    batchesSent: counts.sent,
+    batchesLost: counts.lost,
+    failedAttempts: counts.failed,
+    eventsPushed: counts.events,
+    pushesPerSec: round(counts.sent / counts.seconds, 1),
+    cpuUsPerPushedEvent: counts.events ? round(counts.cpuUs / counts.events, 0) : 0,
+    finished: counts.finished,
+    completion: pick(all),
+    completionLost: pick(lost),
+  };
 }

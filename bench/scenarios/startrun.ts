@@ -238,7 +238,7 @@ export function serviceEnv(
     OPENHANDS_BASE_URL: simUrl,
     OPENHANDS_API_VERSION: 'v1',
     API_TOKENS: TOKEN,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
     BENCH_INSTANCE_ID: instanceId,
     // One token drives all the load: the per-token abuse limits (mutations per minute, open
     // subscriptions, queries) would otherwise be what is measured. The baselines have no such limits either.

@@ -21,6 +21,10 @@ export interface PollerSettings {
   inputTimeoutMs: number;
   /** Ask the agent to put the run id in its PR description (webhook correlation). */
   askForRunMarker: boolean;
+  /** A run pushed to within this long (OPENHANDS_PUSH_QUIET_MS) is only reconciled, not polled. */
+  pushQuietMs: number;
+  /** The poll interval of such a run (OPENHANDS_RECONCILE_MS). */
+  reconcileMs: number;
 }
 
 /** Start-up configuration, read once from the environment. Every name is documented in .env.example. */
@@ -38,6 +42,8 @@ export interface Config {
     requestTimeoutMs: number;
     maxRequestsPerSecond: number;
     maxRetries: number;
+    /** Bearer secret agent servers send with their pushes; unset: /openhands/* answers 503. */
+    webhookSecret: string | undefined;
   };
   apiTokens: string[];
   authDisabled: boolean;
@@ -124,6 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
       requestTimeoutMs: int(env, 'OPENHANDS_TIMEOUT_MS', 15 * second, 100),
       maxRequestsPerSecond: int(env, 'OPENHANDS_MAX_RPS', 8, 1, 1000),
       maxRetries: int(env, 'OPENHANDS_MAX_RETRIES', 3, 0, 10),
+      webhookSecret: read(env, 'OPENHANDS_WEBHOOK_SECRET'),
     },
     apiTokens: (read(env, 'API_TOKENS') ?? '')
       .split(',')
@@ -144,6 +151,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxStartAttempts: int(env, 'RUN_MAX_START_ATTEMPTS', 5, 1, 100),
       inputTimeoutMs: int(env, 'RUN_INPUT_TIMEOUT_MS', 24 * 60 * minute, 100),
       askForRunMarker: bool(env, 'ASK_AGENT_FOR_RUN_MARKER', true),
+      pushQuietMs: int(env, 'OPENHANDS_PUSH_QUIET_MS', minute, 0),
+      reconcileMs: int(env, 'OPENHANDS_RECONCILE_MS', minute, 10, 60 * minute),
     },
     maxPageSize: int(env, 'MAX_PAGE_SIZE', 100, 1, 1000),
     websocketKeepAliveMs: int(env, 'WS_KEEPALIVE_MS', 12_000, 1000),

@@ -9,6 +9,8 @@ export interface HealthDeps {
   version: string;
   startedAt: number;
   isReady: () => boolean;
+  /** Whether agent-server pushes arrive at this replica (src/push/activity.ts). */
+  pushes?: () => unknown;
 }
 
 const OPENHANDS_TIMEOUT_MS = 2000;
@@ -40,6 +42,7 @@ export async function health(deps: HealthDeps, _req: IncomingMessage, res: Serve
     openhands: openhands ? 'ok' : 'unreachable',
     version: deps.version,
     uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+    ...(deps.pushes ? { pushes: deps.pushes() } : {}),
   });
 }
 

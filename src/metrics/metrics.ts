@@ -61,6 +61,24 @@ export class Metrics {
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
+  readonly pushesReceived = new Counter({
+    name: `${PREFIX}openhands_pushes_total`,
+    help: 'Agent-server pushes received by this replica: route (events, conversations) and outcome (accepted, ignored = no run follows the conversation, rejected).',
+    labelNames: ['route', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly pushEvents = new Counter({
+    name: `${PREFIX}openhands_push_events_total`,
+    help: 'Pushed events by outcome: applied (a newer execution_status), duplicate (the status applied last, again), stale (older than one applied), activity (not a status event), ignored (no run).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly pushesRejected = new Counter({
+    name: `${PREFIX}openhands_push_rejected_total`,
+    help: 'Agent-server pushes refused, by reason (not_configured, unauthenticated, session_key, too_large, invalid_json, invalid_payload).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   private readonly runs = new Gauge({
     name: `${PREFIX}runs`,
     help: 'Runs in the database by status.',

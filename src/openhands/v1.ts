@@ -13,6 +13,7 @@ import {
 } from './driver.js';
 import { expectOk, type OpenHandsHttp, UpstreamError } from './http.js';
 import { activityPhase, fromV1Conversation, fromV1StartTask, missing, type Observation } from './progress.js';
+import { sessionKeyHashOf } from './session-key.js';
 import type { V1Conversation, V1Event, V1StartTask } from './types.js';
 
 /** Batch reads take fewer than 100 ids. */
@@ -256,6 +257,7 @@ export class V1Driver implements OpenHandsDriver {
           question: cursor.lastMessage,
           conversationId: conversation.id,
           sandboxId: conversation.sandbox_id ?? undefined,
+          sessionKeyHash: sessionKeyHashOf(conversation),
           agentSteps: run.upstreamEventCount,
           newEvents: 0,
           pullRequests: [],
@@ -322,6 +324,7 @@ export class V1Driver implements OpenHandsDriver {
       observation,
       conversationId: conversation.id,
       sandboxId: conversation.sandbox_id ?? undefined,
+      sessionKeyHash: sessionKeyHashOf(conversation),
       eventCursor: JSON.stringify(cursor),
       agentSteps,
       newEvents,

@@ -286,6 +286,7 @@ export function observed(run: Run, snap: Snapshot, rules: LifecycleRules, now: D
     ...(snap.startTaskId ? { startTaskId: snap.startTaskId } : {}),
     ...(snap.conversationId ? { conversationId: snap.conversationId } : {}),
     ...(snap.sandboxId ? { sandboxId: snap.sandboxId } : {}),
+    ...(snap.sessionKeyHash ? { sessionKeyHash: snap.sessionKeyHash } : {}),
     ...(snap.eventCursor ? { eventCursor: snap.eventCursor } : {}),
     ...(progressed ? { lastProgressAt: now } : {}),
   };

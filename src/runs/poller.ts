@@ -17,13 +17,14 @@ import {
   stopFailed,
   stopped,
 } from './lifecycle.js';
+import { pollDelay, type ReconcileRules, readBeforePush } from './lifecycle-push.js';
 import { mapLimit, Pacer } from './pacing.js';
 import { promptForAgent } from './run-marker.js';
 import { isFinal } from './status.js';
 import type { Run, RunMessage, RunStore } from './store/index.js';
 import type { Outcome, Snapshot, StartResult, Upstream, UpstreamRun } from './upstream.js';
 
-export interface PollerOptions extends LifecycleRules {
+export interface PollerOptions extends LifecycleRules, ReconcileRules {
   /** Identifies this replica in lease columns. */
   owner: string;
   batchSize: number;
@@ -166,12 +167,14 @@ export class Poller {
     return this.store.transition(runId, (run) => {
       if (run.leaseOwner !== owner) return null;
       const decided = decide(run);
-      return { ...decided, set: { nextPollAt: this.nextPoll(), ...decided?.set, ...LEASE_RELEASED } };
+      return { ...decided, set: { nextPollAt: this.nextPoll(run), ...decided?.set, ...LEASE_RELEASED } };
     });
   }
 
-  private nextPoll(): Date {
-    return new Date(Date.now() + this.options.intervalMs);
+  /** Runs an agent server pushes to are only reconciled (src/runs/lifecycle-push.ts). */
+  private nextPoll(run: Pick<Run, 'pushedAt'>): Date {
+    const now = new Date();
+    return new Date(now.getTime() + pollDelay(run, this.options, now));
   }
 
   private async startUpstream(run: Run): Promise<void> {
@@ -308,6 +311,7 @@ export class Poller {
     }
     for (const [version, group] of byVersion) {
       let results: Map<string, Snapshot | Error>;
+      const readAt = new Date();
       try {
         results = await this.upstream.driver(version).poll(group.map((run) => toUpstream(run)));
       } catch (error) {
@@ -318,7 +322,7 @@ export class Poller {
         this.guard(run, async () => {
           const result = results.get(run.id) ?? new Error('no result from upstream');
           if (result instanceof Error) await this.applyFault(run, result);
-          else await this.applySnapshot(run, result);
+          else await this.applySnapshot(run, result, readAt);
         }),
       );
     }
@@ -339,11 +343,17 @@ export class Poller {
     });
     if (idle.length === 0) return group;
     const { owner } = this.options;
-    const done = await this.store.releaseIdleRuns(
-      owner,
-      idle.map((r) => r.id),
-      this.nextPoll(),
-    );
+    // Pushed-to runs are due later than the others: one UPDATE per next poll time.
+    const byDelay = new Map<number, string[]>();
+    for (const run of idle) {
+      const delay = pollDelay(run, this.options, now);
+      byDelay.set(delay, [...(byDelay.get(delay) ?? []), run.id]);
+    }
+    const done = new Set<string>();
+    for (const [delay, ids] of byDelay) {
+      const nextPollAt = new Date(now.getTime() + delay);
+      for (const id of await this.store.releaseIdleRuns(owner, ids, nextPollAt)) done.add(id);
+    }
     return group.filter((run) => !done.has(run.id));
   }
 
@@ -353,16 +363,19 @@ export class Poller {
    * one replica keep thousands of runs fresh. The condition (our lease, the status we decided on)
    * sends anything that moved meanwhile — a cancel, a webhook — through the locked path instead.
    */
-  private async applySnapshot(claimed: Run, snap: Snapshot): Promise<void> {
-    const decided = observed(claimed, snap, this.options, new Date());
+  private async applySnapshot(claimed: Run, snap: Snapshot, readAt: Date): Promise<void> {
+    // An agent server pushed newer state while this poll was reading: keep the pushed state.
+    const decide = (run: Run): RunChange =>
+      readBeforePush(run, readAt) ? {} : observed(run, snap, this.options, new Date());
+    const decided = decide(claimed);
     if (!appendsEvent(claimed, decided)) {
-      const set = { nextPollAt: this.nextPoll(), ...decided.set };
+      const set = { nextPollAt: this.nextPoll(claimed), ...decided.set };
       if (await this.store.releaseUnchangedRun(this.options.owner, claimed, set)) return;
     }
     // The outcome is read once, as the run ends or its pull request opens: before the sandbox stops.
     const outcome = endsWork(claimed, decided) ? await this.readOutcome(claimed, snap) : undefined;
     await this.release(claimed.id, (run) => {
-      const change = observed(run, snap, this.options, new Date());
+      const change = decide(run);
       if (outcome && !run.outcome && endsWork(run, change)) change.set = { ...change.set, outcome };
       return change;
     });

@@ -46,6 +46,8 @@ export interface Snapshot {
   startTaskId?: string;
   conversationId?: string;
   sandboxId?: string;
+  /** sha256 (hex) of the conversation's session API key: agent-server pushes must match it (src/push/). */
+  sessionKeyHash?: string;
   /** Driver-private reading position in the conversation's events. */
   eventCursor?: string;
   /** Agent steps seen so far (drives percent while running). */

@@ -29,6 +29,8 @@ describe('GET /health and GET /ready', () => {
       openhands: 'ok',
       version: VERSION,
       uptimeSeconds: expect.any(Number),
+      // Agent-server pushes (docs/push.md): none configured, none arrived.
+      pushes: { configured: false, lastReceivedAt: null, receivedLastMinute: 0 },
     });
     expect((await get(`${service.url}/ready`)).body).toEqual({ ready: true });
   });

@@ -7,6 +7,7 @@
  * simply stop the timer until `release()` / a user message.
  */
 import { isoNow } from './ids.js';
+import type { AgentServerPusher } from './push.js';
 import { agentStepFactor, BLIP_READS, type Scenario, startStepFactor, THROTTLED_READS } from './scenarios.js';
 import { type AgentStep, buildScript, pullRequestUrl, type RepoInfo } from './script.js';
 
@@ -14,6 +15,8 @@ export interface RunEnv {
   stepMs: number;
   /** The simulator's own URL, once it listens (agent servers are served under it). */
   baseUrl(): string;
+  /** V1: the agent server's webhooks, when the simulator pushes (tools/simulator/push.ts). */
+  push?: AgentServerPusher;
   /** Global pull-request counter (starts at 1). */
   nextPrNumber(): number;
 }

@@ -10,6 +10,7 @@ import { AGENT_SERVER_PREFIX } from './agent-server.js';
 import { errorReply, FailQueue, runsAbout, scenarioFault, tooManyRequests } from './faults.js';
 import { HEALTH_PATHS, healthRoutes } from './health.js';
 import { detail, matchRoute, type Reply, type RequestContext, type Route } from './http.js';
+import { AgentServerPusher } from './push.js';
 import { RATE_LIMIT_DELAY_MS, RateLimiter } from './rate-limit.js';
 import type { RunEnv } from './run.js';
 import type { VersionApi } from './store.js';
@@ -23,10 +24,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const version = opts.apiVersion ?? 'v1';
   let prCounter = 0;
   let baseUrl = '';
+  const pusher = opts.push && version === 'v1' ? new AgentServerPusher(opts.push) : null;
   const env: RunEnv = {
     stepMs: opts.stepMs ?? 150,
     nextPrNumber: () => ++prCounter,
     baseUrl: () => baseUrl,
+    ...(pusher ? { push: pusher } : {}),
   };
   const api: VersionApi =
     version === 'v1'
@@ -197,6 +200,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       // client's next request fail at random; use setDown() to simulate unreachability.
       limiter?.reset();
     },
+    pusher,
     conversations(): ConversationInfo[] {
       return api.conversations();
     },
@@ -210,6 +214,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       stopped = true;
       held?.release();
       held = null;
+      pusher?.stop();
       api.shutdown();
       for (const t of delays) clearTimeout(t);
       delays.clear();

@@ -6,6 +6,8 @@
  * follow /work/shared/openhands-api.md.
  */
 
+import type { AgentServerPusher, PushOptions } from './push.js';
+
 export type ApiVersion = 'v1' | 'v0';
 
 export interface SimulatorOptions {
@@ -26,6 +28,8 @@ export interface SimulatorOptions {
   port?: number;
   /** V1: false fakes an older 1.x server without send-message (404; use the agent server). Default true. */
   sendMessageRoute?: boolean;
+  /** V1: push every conversation's events and ConversationInfo like an agent server's webhook. */
+  push?: PushOptions;
 }
 
 export interface RequestLogEntry {
@@ -77,6 +81,8 @@ export interface Simulator {
   /** e.g. http://127.0.0.1:PORT */
   url: string;
   port: number;
+  /** The agent-server webhooks (`push` option, V1 only): stats, drain(), and lossRate to change. */
+  pusher: AgentServerPusher | null;
   /** Closes the server and all sockets and clears every timer. */
   stop(): Promise<void>;
   /** Every request seen, in arrival order. */

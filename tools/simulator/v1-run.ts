@@ -155,6 +155,29 @@ export class V1Run extends Run {
     });
     this.emitUserMessage(this.prompt);
     this.emitState('running');
+    this.pushConversation('running');
+  }
+
+  /** A pause also reaches the agent server's webhooks, as a ConversationInfo. */
+  override halt(): void {
+    const live = this.ready && !this.stopped && (this.phase === 'running' || this.phase === 'waiting');
+    super.halt();
+    if (live) this.pushConversation('paused');
+  }
+
+  /** The agent server's ConversationInfo (dashed UUID id, as it serialises it) to its webhooks. */
+  private pushConversation(executionStatus: string): void {
+    const dashed = this.id.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+    this.env.push?.conversation(
+      {
+        id: dashed,
+        title: this.init.title,
+        execution_status: executionStatus,
+        created_at: this.createdAt,
+        updated_at: isoNow(),
+      },
+      this.sandboxSessionKey,
+    );
   }
 
   protected applyUserMessage(message: string, resumes: boolean): void {
@@ -268,6 +291,7 @@ export class V1Run extends Run {
   private emit(source: V1Event['source'], kind: string, fields: Record<string, unknown>): V1Event {
     const event: V1Event = { id: uuid(), timestamp: isoNow(), source, kind, ...fields };
     this.events.push(event);
+    this.env.push?.event(this.id, this.sandboxSessionKey, event); // agent-server webhooks
     return event;
   }
 

@@ -4,6 +4,7 @@ import { claimDueRuns } from './claim-due-runs.js';
 import { claimRunsToStart } from './claim-runs-to-start.js';
 import { createRun } from './create-run.js';
 import { findEvent } from './find-event.js';
+import { findRunsByConversation } from './find-runs-by-conversation.js';
 import { releaseIdleRuns, releaseLeases, releaseUnchangedRun, renewLeases } from './leases.js';
 import { findMessageByKey, insertMessage, nextMessages, type RunMessage, updateMessage } from './messages.js';
 import { findActiveRunsWithoutPullRequest, findRunsWithPullRequest } from './pull-request-candidates.js';
@@ -23,6 +24,7 @@ import { countRunsByStatus, pollLagSeconds } from './run-stats.js';
 import { type Decide, transitionRun } from './transition.js';
 import type { NewRun, Run, TransitionResult } from './types.js';
 
+export type { PushTarget } from './find-runs-by-conversation.js';
 export type { RunMessage } from './messages.js';
 export type { RunFilter } from './read-runs.js';
 export type { Decide } from './transition.js';
@@ -131,6 +133,9 @@ export class RunStore {
     findRunsWithPullRequest(this.prisma, provider, number, take);
   findActiveRunsWithoutPullRequest = (repository: string, take: number) =>
     findActiveRunsWithoutPullRequest(this.prisma, repository, take);
+
+  // Agent-server pushes (src/push/).
+  findRunsByConversation = (ids: string[]) => findRunsByConversation(this.prisma, ids);
 
   // Operations (metrics).
   countRunsByStatus = () => countRunsByStatus(this.prisma);

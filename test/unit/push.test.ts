@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import type { Run } from '../../src/generated/prisma/client.js';
+import {
+  normalizeTimestamp,
+  pushedSnapshot,
+  readPushedConversation,
+  readPushedEvents,
+} from '../../src/openhands/push.js';
+import type { V1Event } from '../../src/openhands/types.js';
+import { plan } from '../../src/runs/lifecycle.js';
+import { isNewerStatus, pollDelay, pushed, readBeforePush } from '../../src/runs/lifecycle-push.js';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const RULES = {
+  intervalMs: 1000,
+  startTimeoutMs: 300_000,
+  stallTimeoutMs: 600_000,
+  maxRunMs: 3_600_000,
+  errorToleranceMs: 30_000,
+  maxStartAttempts: 3,
+  pushQuietMs: 60_000,
+  reconcileMs: 60_000,
+  inputTimeoutMs: 86_400_000,
+};
+
+function run(overrides: Partial<Run> = {}): Run {
+  return {
+    status: 'RUNNING',
+    percent: 40,
+    phase: 'Agent working',
+    upstreamStatus: 'sandbox:RUNNING execution:running',
+    upstreamEventCount: 4,
+    startedAt: new Date(NOW.getTime() - 60_000),
+    lastProgressAt: new Date(NOW.getTime() - 10_000),
+    prUrl: null,
+    repository: 'acme/widgets',
+    blipCount: 0,
+    blipSince: null,
+    stopPending: false,
+    nextPollAt: NOW,
+    pushedAt: null,
+    pushStatusAt: null,
+    eventCursor: null,
+    question: null,
+    awaitingSince: null,
+    activityCount: 0,
+    ...overrides,
+  } as Run;
+}
+
+const state = (value: string, timestamp: string, id = 'e1'): V1Event => ({
+  id,
+  timestamp,
+  source: 'environment',
+  kind: 'ConversationStateUpdateEvent',
+  key: 'execution_status',
+  value,
+});
+
+function decide(r: Run, events: V1Event[]) {
+  const read = readPushedEvents(events, NOW);
+  const fresh = read.status !== undefined && isNewerStatus(read.status.at, r.pushStatusAt);
+  const change = pushed(
+    r,
+    { snapshot: pushedSnapshot(read, r, fresh), statusAt: fresh ? read.status?.at : undefined },
+    RULES,
+    NOW,
+  );
+  return { change, written: plan(r, change, NOW) };
+}
+
+describe('agent-server timestamps', () => {
+  it('normalises naive microsecond times, Z and offsets to one sortable form', () => {
+    expect(normalizeTimestamp('2026-03-01T12:00:00.123456')).toBe('2026-03-01T12:00:00.123456Z');
+    expect(normalizeTimestamp('2026-03-01T12:00:00.123Z')).toBe('2026-03-01T12:00:00.123000Z');
+    expect(normalizeTimestamp('2026-03-01T14:00:00+02:00')).toBe('2026-03-01T12:00:00.000000Z');
+    expect(normalizeTimestamp('yesterday')).toBeUndefined();
+    expect(normalizeTimestamp(42)).toBeUndefined();
+  });
+});
+
+describe('reading pushed events', () => {
+  it('takes the newest execution_status by timestamp, whatever the order in the batch', () => {
+    const read = readPushedEvents(
+      [state('finished', '2026-03-01T12:00:02.000001', 'b'), state('running', '2026-03-01T12:00:01', 'a')],
+      NOW,
+    );
+    expect(read.status).toEqual({ value: 'finished', at: '2026-03-01T12:00:02.000001Z', eventId: 'b' });
+    expect(read.statusEvents).toBe(2);
+  });
+
+  it('reads the finish message, the activity and pull requests as a poll does', () => {
+    const read = readPushedEvents(
+      [
+        {
+          id: 'x',
+          timestamp: '2026-03-01T12:00:00',
+          source: 'agent',
+          kind: 'ActionEvent',
+          tool_name: 'finish',
+          action: { kind: 'FinishAction', message: 'Opened https://github.com/acme/widgets/pull/7' },
+        },
+      ],
+      NOW,
+    );
+    expect(read.finalMessage).toContain('pull/7');
+    expect(read.pullRequests.map((p) => p.number)).toEqual([7]);
+    expect(read.activityEvents).toHaveLength(1);
+  });
+
+  it('reads a ConversationInfo as one status stamped with its updated_at', () => {
+    const read = readPushedConversation(
+      { id: 'c', execution_status: 'paused', updated_at: '2026-03-01T12:00:00Z' },
+      NOW,
+    );
+    expect(read.status?.value).toBe('paused');
+    expect(read.status?.at).toBe('2026-03-01T12:00:00.000000Z');
+  });
+});
+
+describe('a pushed question (finished after a plain agent message)', () => {
+  const agentSays = (text: string, timestamp: string, id: string): V1Event => ({
+    id,
+    timestamp,
+    source: 'agent',
+    kind: 'MessageEvent',
+    llm_message: { role: 'assistant', content: [{ type: 'text', text }] },
+  });
+  const finishes = (timestamp: string, id: string): V1Event => ({
+    id,
+    timestamp,
+    source: 'agent',
+    kind: 'ActionEvent',
+    tool_name: 'finish',
+    action: { kind: 'FinishAction', message: 'Done.' },
+  });
+
+  it('parks the run AWAITING_INPUT with the question, and stores the message as activity', () => {
+    const { change, written } = decide(run(), [
+      agentSays('Which branch should I use?', '2026-03-01T11:59:58', 'm1'),
+      state('finished', '2026-03-01T11:59:59', 's1'),
+    ]);
+    expect(written.data.status).toBe('AWAITING_INPUT');
+    expect(written.data.question).toBe('Which branch should I use?');
+    expect(change.activity?.map((a) => a.type)).toEqual(['AGENT_MESSAGE']);
+  });
+
+  it('remembers the question across pushes: a later finished alone still means AWAITING_INPUT', () => {
+    const first = decide(run(), [agentSays('Which branch should I use?', '2026-03-01T11:59:58', 'm1')]);
+    const cursor = first.change.set?.eventCursor as string;
+    expect(JSON.parse(cursor)).toMatchObject({ lastAgent: 'message' });
+    const { written } = decide(run({ eventCursor: cursor }), [
+      state('finished', '2026-03-01T11:59:59', 's1'),
+    ]);
+    expect(written.data.status).toBe('AWAITING_INPUT');
+    expect(written.data.question).toBe('Which branch should I use?');
+  });
+
+  it('completes the run when the turn ended with a finish action', () => {
+    const { written } = decide(run(), [
+      agentSays('Which branch should I use?', '2026-03-01T11:59:57', 'm1'),
+      finishes('2026-03-01T11:59:58', 'f1'),
+      state('finished', '2026-03-01T11:59:59', 's1'),
+    ]);
+    expect(written.data.status).toBe('COMPLETED');
+  });
+});
+
+describe('pushed state through the lifecycle', () => {
+  it('applies a newer status as the same observation a poll would give', () => {
+    const { written } = decide(run(), [state('waiting_for_confirmation', '2026-03-01T11:59:59')]);
+    expect(written.data.status).toBe('AWAITING_INPUT');
+    expect(written.data.pushStatusAt).toBe('2026-03-01T11:59:59.000000Z');
+    expect(written.event?.type).toBe('STATUS_CHANGED');
+  });
+
+  it('never lets an older or repeated status overwrite the one applied', () => {
+    const applied = run({
+      status: 'AWAITING_INPUT',
+      upstreamStatus: 'sandbox:RUNNING execution:waiting_for_confirmation',
+      pushStatusAt: '2026-03-01T11:59:59.000000Z',
+    });
+    for (const at of ['2026-03-01T11:59:58', '2026-03-01T11:59:59']) {
+      const { written } = decide(applied, [state('running', at)]);
+      expect(written.data.status).toBeUndefined();
+      expect(written.data.pushStatusAt).toBeUndefined();
+    }
+  });
+
+  it('keeps a final run final', () => {
+    const done = run({ status: 'COMPLETED', percent: 100, phase: 'Finished' });
+    const { written } = decide(done, [state('running', '2026-03-01T11:59:59')]);
+    expect(written.data.status).toBeUndefined();
+    expect(written.event).toBeUndefined();
+  });
+
+  it('believes a pushed error at once (no blip tolerance): the agent server said so itself', () => {
+    const { written } = decide(run(), [state('error', '2026-03-01T11:59:59')]);
+    expect(written.data.status).toBe('FAILED');
+    expect(written.data.errorCode).toBe('AGENT_ERROR');
+  });
+
+  it('moves the first push after a quiet spell to the reconciliation interval, not later pushes', () => {
+    const first = decide(run(), [state('running', '2026-03-01T11:59:59')]).change;
+    expect(first.set?.nextPollAt).toEqual(new Date(NOW.getTime() + RULES.reconcileMs));
+    const again = decide(run({ pushedAt: new Date(NOW.getTime() - 5000) }), [
+      state('running', '2026-03-01T11:59:59'),
+    ]).change;
+    expect(again.set?.nextPollAt).toBeUndefined();
+    const stopping = decide(run({ stopPending: true }), [state('running', '2026-03-01T11:59:59')]).change;
+    expect(stopping.set?.nextPollAt).toBeUndefined();
+  });
+});
+
+describe('reconciliation pacing', () => {
+  it('polls at the interval without pushes and at the reconciliation interval within the quiet window', () => {
+    expect(pollDelay({ pushedAt: null }, RULES, NOW)).toBe(1000);
+    expect(pollDelay({ pushedAt: new Date(NOW.getTime() - 59_000) }, RULES, NOW)).toBe(60_000);
+    expect(pollDelay({ pushedAt: new Date(NOW.getTime() - 61_000) }, RULES, NOW)).toBe(1000);
+  });
+
+  it('drops a poll reading that started before the latest push', () => {
+    expect(readBeforePush({ pushedAt: NOW }, new Date(NOW.getTime() - 1))).toBe(true);
+    expect(readBeforePush({ pushedAt: NOW }, new Date(NOW.getTime() + 1))).toBe(false);
+    expect(readBeforePush({ pushedAt: null }, NOW)).toBe(false);
+  });
+});
