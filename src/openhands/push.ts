@@ -168,6 +168,16 @@ function lastReading(upstreamStatus: string | null): {
   return { sandbox_status: sandbox, execution_status: execution && execution !== 'null' ? execution : null };
 }
 
+/**
+ * Whether the push's status can be applied on what the push itself says. A `finished` means the end
+ * only when the agent's turn ended with a finish action, and a question when it ended with a plain
+ * message; when the push does not carry that turn (it came earlier, perhaps before the runner knew
+ * the conversation, and was ignored), the poller reads the events instead of guessing.
+ */
+export function decidesAlone(state: PushedState): boolean {
+  return state.status?.value !== 'finished' || state.lastAgent !== undefined;
+}
+
 /** What the V1 driver's cursor (src/openhands/v1.ts) remembers of the agent's last turn. */
 interface TurnMemory {
   lastAgent?: 'message' | 'finish' | 'action';

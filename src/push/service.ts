@@ -14,6 +14,7 @@
  */
 import type { Logger } from '../logger.js';
 import {
+  decidesAlone,
   mergePushedStates,
   type PushedState,
   pushedSnapshot,
@@ -110,10 +111,12 @@ export class PushService {
     await this.store.transition(runId, (run) => {
       const fresh = merged.status !== undefined && isNewerStatus(merged.status.at, run.pushStatusAt);
       for (const state of states) outcomes.set(state, tally(state, merged, run, fresh));
-      const snapshot = pushedSnapshot(merged, run, fresh);
+      const readNow = fresh && !decidesAlone(merged);
+      const apply = fresh && !readNow;
+      const snapshot = pushedSnapshot(merged, run, apply);
       return pushed(
         run,
-        { snapshot, statusAt: fresh ? merged.status?.at : undefined },
+        { snapshot, statusAt: apply ? merged.status?.at : undefined, readNow },
         this.options.rules,
         now,
       );

@@ -21,6 +21,11 @@ export interface Push {
   snapshot: Snapshot;
   /** The pushed status's timestamp, when the push carried a status newer than the run's. */
   statusAt?: string;
+  /**
+   * The push cannot decide by itself (a `finished` without the agent's last turn, which says whether
+   * it ended or asked a question): nothing of its status is applied and the run is read at once.
+   */
+  readNow?: boolean;
 }
 
 /**
@@ -47,7 +52,9 @@ export function pushed(run: Run, push: Push, rules: LifecycleRules & ReconcileRu
   };
   const reconcileAt = new Date(now.getTime() + pollDelay({ pushedAt: now }, rules, now));
   const stopOwed = run.stopPending || set.stopPending === true;
-  if (
+  if (push.readNow) {
+    set.nextPollAt = now;
+  } else if (
     !stopOwed &&
     !pushedRecently(run, rules, now) &&
     set.nextPollAt === undefined &&

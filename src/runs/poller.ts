@@ -364,9 +364,12 @@ export class Poller {
    * sends anything that moved meanwhile — a cancel, a webhook — through the locked path instead.
    */
   private async applySnapshot(claimed: Run, snap: Snapshot, readAt: Date): Promise<void> {
-    // An agent server pushed newer state while this poll was reading: keep the pushed state.
+    // An agent server pushed while this poll was reading: keep the pushed state, and read again
+    // soon (not at the reconciliation interval) in case the push could not decide by itself.
     const decide = (run: Run): RunChange =>
-      readBeforePush(run, readAt) ? {} : observed(run, snap, this.options, new Date());
+      readBeforePush(run, readAt)
+        ? { set: { nextPollAt: new Date(Date.now() + this.options.intervalMs) } }
+        : observed(run, snap, this.options, new Date());
     const decided = decide(claimed);
     if (!appendsEvent(claimed, decided)) {
       const set = { nextPollAt: this.nextPoll(claimed), ...decided.set };

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectWs, type LiveEventMessage, RUN_PROGRESS, wsClient } from '../support/live.js';
 import { getRun, type Stack, startRun, startStack, waitFor, waitForStatus } from '../support/runs.js';
 import { startService } from '../support/service.js';
-import { conversationOf, metric, push, SECRET, stateEvent } from './support.js';
+import { conversationOf, finishEvent, metric, push, SECRET, stateEvent } from './support.js';
 
 let stack: Stack;
 let base: string;
@@ -151,6 +151,7 @@ describe('pushed state', () => {
     // One batch, newest first: the newest wins.
     const mixed = await push(base, `/events/${id}`, [
       stateEvent('finished', at(4)),
+      finishEvent(at(4)),
       stateEvent('running', at(3)),
     ]);
     expect(mixed.body).toMatchObject({ applied: 1, stale: 1 });
@@ -160,7 +161,7 @@ describe('pushed state', () => {
   it('keeps a final run final, whether events or a ConversationInfo say otherwise', async () => {
     const { runId, id } = await runningRun('final');
     const t = Date.now();
-    await push(base, `/events/${id}`, [stateEvent('finished', new Date(t))]);
+    await push(base, `/events/${id}`, [finishEvent(new Date(t)), stateEvent('finished', new Date(t))]);
     const done = await getRun(stack.url, runId);
     expect(done.status).toBe('COMPLETED');
     await push(base, `/events/${id}`, [stateEvent('running', new Date(t + 1000))]);

@@ -36,6 +36,18 @@ export function stateEvent(value: string, at: Date, id = crypto.randomUUID()) {
   };
 }
 
+/** The agent's finish action, as the agent server pushes it just before `finished`. */
+export function finishEvent(at: Date, id = crypto.randomUUID()) {
+  return {
+    id,
+    timestamp: `${at.toISOString().slice(0, 23)}122`,
+    source: 'agent',
+    kind: 'ActionEvent',
+    tool_name: 'finish',
+    action: { kind: 'FinishAction', message: 'Done.' },
+  };
+}
+
 /** The run's conversation id (32 hex) and its sandbox's session API key, read from OpenHands. */
 export async function conversationOf(
   dbUrl: string,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Run } from '../../src/generated/prisma/client.js';
 import {
+  decidesAlone,
   normalizeTimestamp,
   pushedSnapshot,
   readPushedConversation,
@@ -59,10 +60,13 @@ const state = (value: string, timestamp: string, id = 'e1'): V1Event => ({
 
 function decide(r: Run, events: V1Event[]) {
   const read = readPushedEvents(events, NOW);
+  // As src/push/service.ts does it.
   const fresh = read.status !== undefined && isNewerStatus(read.status.at, r.pushStatusAt);
+  const readNow = fresh && !decidesAlone(read);
+  const apply = fresh && !readNow;
   const change = pushed(
     r,
-    { snapshot: pushedSnapshot(read, r, fresh), statusAt: fresh ? read.status?.at : undefined },
+    { snapshot: pushedSnapshot(read, r, apply), statusAt: apply ? read.status?.at : undefined, readNow },
     RULES,
     NOW,
   );
@@ -145,15 +149,21 @@ describe('a pushed question (finished after a plain agent message)', () => {
     expect(change.activity?.map((a) => a.type)).toEqual(['AGENT_MESSAGE']);
   });
 
-  it('remembers the question across pushes: a later finished alone still means AWAITING_INPUT', () => {
+  it('remembers the agent’s last turn in the cursor, for the poller’s next read', () => {
     const first = decide(run(), [agentSays('Which branch should I use?', '2026-03-01T11:59:58', 'm1')]);
-    const cursor = first.change.set?.eventCursor as string;
-    expect(JSON.parse(cursor)).toMatchObject({ lastAgent: 'message' });
-    const { written } = decide(run({ eventCursor: cursor }), [
+    expect(JSON.parse(first.change.set?.eventCursor as string)).toMatchObject({
+      lastAgent: 'message',
+      lastMessage: 'Which branch should I use?',
+    });
+  });
+
+  it('does not guess on a finished that comes without the agent’s last turn: the run is read at once', () => {
+    const { change, written } = decide(run({ nextPollAt: new Date(NOW.getTime() + 60_000) }), [
       state('finished', '2026-03-01T11:59:59', 's1'),
     ]);
-    expect(written.data.status).toBe('AWAITING_INPUT');
-    expect(written.data.question).toBe('Which branch should I use?');
+    expect(written.data.status).toBeUndefined();
+    expect(change.set?.pushStatusAt).toBeUndefined();
+    expect(change.set?.nextPollAt).toEqual(NOW);
   });
 
   it('completes the run when the turn ended with a finish action', () => {
