@@ -8,6 +8,7 @@ import { RUN_STATUSES, type RunStatus } from './status.js';
 import {
   isUniqueViolation,
   type Run,
+  type RunColumns,
   type RunEvent,
   type RunFilter,
   type RunNotifyTarget,
@@ -207,8 +208,9 @@ export class RunService {
     return run && event ? { run, event } : undefined;
   }
 
-  async get(id: string, principal: Principal): Promise<Run | null> {
-    const run = await this.store.findRun(id);
+  /** With `columns`, the run holds only those (and what the access check needs). */
+  async get(id: string, principal: Principal, columns?: RunColumns): Promise<Run | null> {
+    const run = await this.store.findRun(id, columns && { ...columns, projectId: true });
     // A run in a project the token may not see reads as absent: no existence leak.
     return run && canAccessProject(principal, run.projectId) ? run : null;
   }
@@ -219,7 +221,8 @@ export class RunService {
     return run;
   }
 
-  async list(filter: ListRunsFilter, principal: Principal): Promise<Page<Run>> {
+  /** With `columns`, the runs hold only those (and what their cursors need). */
+  async list(filter: ListRunsFilter, principal: Principal, columns?: RunColumns): Promise<Page<Run>> {
     const first = this.pageSize(filter.first);
     if (filter.projectId != null) rejectNul('projectId', filter.projectId);
     if (filter.repository != null) rejectNul('repository', filter.repository);
@@ -237,7 +240,12 @@ export class RunService {
       const c = decodeCursor('after', filter.after, isRunCursor);
       before = { createdAt: new Date(c.c), id: c.i };
     }
-    const rows = await this.store.listRuns(where, before, first + 1);
+    const rows = await this.store.listRuns(
+      where,
+      before,
+      first + 1,
+      columns && { ...columns, id: true, createdAt: true },
+    );
     const nodes = rows.slice(0, first);
     const edges = nodes.map((node) => ({
       cursor: encodeCursor({ c: node.createdAt.toISOString(), i: node.id }),

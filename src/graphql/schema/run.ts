@@ -6,6 +6,7 @@ import type { Page, StartRunResult } from '../../runs/service.js';
 import type { Run } from '../../runs/store/index.js';
 import { type GitProvider, LIMITS } from '../../runs/validation.js';
 import { builder } from '../builder.js';
+import { readsColumns, runColumns } from '../run-columns.js';
 import { GitProviderEnum, RunStatusEnum } from './enums.js';
 import { RunEventType } from './run-event.js';
 
@@ -97,10 +98,22 @@ export const RunType = builder.prismaObject('Run', {
     percent: t.exposeInt('percent', { description: DESCRIPTIONS.percent }),
     phase: t.exposeString('phase', { description: DESCRIPTIONS.phase }),
     conversationId: t.exposeString('conversationId', { nullable: true }),
-    openhands: t.field({ type: OpenHandsStateType, resolve: (run) => run }),
+    openhands: t.field({
+      type: OpenHandsStateType,
+      extensions: readsColumns(
+        'apiVersion',
+        'startTaskId',
+        'conversationId',
+        'sandboxId',
+        'upstreamStatus',
+        'upstreamEventCount',
+      ),
+      resolve: (run) => run,
+    }),
     error: t.field({
       type: RunErrorType,
       nullable: true,
+      extensions: readsColumns('errorCode', 'errorMessage', 'errorRetryable'),
       resolve: (run) =>
         run.errorCode
           ? {
@@ -113,11 +126,13 @@ export const RunType = builder.prismaObject('Run', {
     pullRequest: t.field({
       type: PullRequestType,
       nullable: true,
+      extensions: readsColumns('prProvider', 'prUrl', 'prNumber', 'prState', 'prHeadBranch', 'prHeadSha'),
       resolve: (run) => (run.prUrl ? run : null),
     }),
     events: t.connection(
       {
         type: RunEventType,
+        extensions: readsColumns('id'),
         resolve: (run, args, ctx) => ctx.services.runs.events(run.id, forwardOnly(args)),
       },
       { name: 'RunEventConnection', fields: (c) => ({ totalCount: c.int({ resolve: totalCount }) }) },
@@ -135,7 +150,8 @@ builder.queryFields((t) => ({
     type: RunType,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.services.runs.get(runIdArgument('id', String(args.id)), ctx.principal),
+    resolve: (_root, args, ctx, info) =>
+      ctx.services.runs.get(runIdArgument('id', String(args.id)), ctx.principal, runColumns(info)),
   }),
   runs: t.connection(
     {
@@ -146,7 +162,7 @@ builder.queryFields((t) => ({
         status: t.arg({ type: [RunStatusEnum] }),
         repository: t.arg.string(),
       },
-      resolve: (_root, args, ctx) =>
+      resolve: (_root, args, ctx, info) =>
         ctx.services.runs.list(
           {
             projectId: args.projectId,
@@ -155,6 +171,7 @@ builder.queryFields((t) => ({
             ...forwardOnly(args),
           },
           ctx.principal,
+          runColumns(info, ['edges', 'node']),
         ),
     },
     { name: 'RunConnection', fields: (c) => ({ totalCount: c.int({ resolve: totalCount }) }) },

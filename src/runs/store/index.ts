@@ -22,7 +22,7 @@ import {
 } from './read-runs.js';
 import { countRunsByStatus, pollLagSeconds } from './run-stats.js';
 import { type Decide, transitionRun } from './transition.js';
-import type { NewRun, Run, TransitionResult } from './types.js';
+import type { NewRun, Run, RunColumns, TransitionResult } from './types.js';
 
 export type { PushTarget } from './find-runs-by-conversation.js';
 export type { RunMessage } from './messages.js';
@@ -106,12 +106,16 @@ export class RunStore {
     releaseUnchangedRun(this.prisma, owner, read, set);
 
   // Reads.
-  findRun = (id: string) => findRun(this.prisma, id);
+  findRun = (id: string, columns?: RunColumns) => findRun(this.prisma, id, columns);
   findRuns = (ids: string[]) => findRuns(this.prisma, ids);
   findRunByIdempotencyKey = (projectId: string, key: string) =>
     findRunByIdempotencyKey(this.prisma, projectId, key);
-  listRuns = (filter: RunFilter, before: { createdAt: Date; id: string } | null, take: number) =>
-    listRuns(this.prisma, filter, before, take);
+  listRuns = (
+    filter: RunFilter,
+    before: { createdAt: Date; id: string } | null,
+    take: number,
+    columns?: RunColumns,
+  ) => listRuns(this.prisma, filter, before, take, columns);
   countRuns = (filter: RunFilter) => countRuns(this.prisma, filter);
   listEvents = (runId: string, after: number, take: number) => listEvents(this.prisma, runId, after, take);
   countEvents = (runId: string) => countEvents(this.prisma, runId);

@@ -1,9 +1,10 @@
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { RunStatus } from '../status.js';
-import type { Run, RunEvent } from './types.js';
+import type { Run, RunColumns, RunEvent } from './types.js';
 
-export function findRun(prisma: PrismaClient, id: string): Promise<Run | null> {
-  return prisma.run.findUnique({ where: { id } });
+/** The run, with every column or only `columns` (see RunColumns). */
+export function findRun(prisma: PrismaClient, id: string, columns?: RunColumns): Promise<Run | null> {
+  return prisma.run.findUnique({ where: { id }, select: columns }) as Promise<Run | null>;
 }
 
 export function findRuns(prisma: PrismaClient, ids: string[]): Promise<Run[]> {
@@ -35,12 +36,16 @@ function whereOf(filter: RunFilter) {
   };
 }
 
-/** Newest first; `before` is the (createdAt, id) of the last row of the previous page. */
+/**
+ * Newest first; `before` is the (createdAt, id) of the last row of the previous page. Every column,
+ * or only `columns` (see RunColumns).
+ */
 export function listRuns(
   prisma: PrismaClient,
   filter: RunFilter,
   before: { createdAt: Date; id: string } | null,
   take: number,
+  columns?: RunColumns,
 ): Promise<Run[]> {
   const where = whereOf(filter);
   return prisma.run.findMany({
@@ -55,7 +60,8 @@ export function listRuns(
       : where,
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take,
-  });
+    select: columns,
+  }) as Promise<Run[]>;
 }
 
 export function countRuns(prisma: PrismaClient, filter: RunFilter): Promise<number> {

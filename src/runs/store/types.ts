@@ -6,6 +6,12 @@ export type { Run, RunEvent };
 /** Either the client or a transaction: most reads run in both. */
 export type Db = PrismaClient | Prisma.TransactionClient;
 
+/**
+ * The Run columns a read needs (a Prisma `select` of scalars). A run read with it holds only these
+ * properties: the caller (GraphQL, which knows what the query asks for) reads no others.
+ */
+export type RunColumns = { [K in keyof Run]?: true };
+
 export interface TransitionResult {
   run: Run;
   events: RunEvent[];
