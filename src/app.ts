@@ -15,7 +15,7 @@ import { dashboardRoutes } from './http/dashboard.js';
 import { health, ready } from './http/health.js';
 import { sendError } from './http/respond.js';
 import { Router } from './http/router.js';
-import { useCsrfPrevention, useOperationLimits } from './limits/graphql.js';
+import { capSubscriptionEvent, useCsrfPrevention, useOperationLimits } from './limits/graphql.js';
 import { mutationLimiter, queryLimiter } from './limits/rate-limiter.js';
 import { LocalBus, type NoticeBus, PgListenBus } from './live/bus.js';
 import { RunFeeds } from './live/feeds.js';
@@ -185,7 +185,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         ),
       }),
       useGraphQLMetrics(metrics),
-      useSharedSubscriptionRender(metrics.onSubscriptionEvent),
+      useSharedSubscriptionRender(
+        metrics.onSubscriptionEvent,
+        capSubscriptionEvent(ops.limits.maxResponseBytes),
+      ),
     ],
     maxRequestBodySize: ops.limits.graphqlMaxBodyBytes,
     graphiql: ops.introspection,

@@ -31,22 +31,29 @@ type Result = ExecutionResult | Promise<ExecutionResult>;
  * Sharing is sound because no field below a subscription root reads the caller: access is checked
  * once, when the subscription opens. A field that ever depends on the principal must not be shared.
  */
-export function useSharedSubscriptionRender(onDelivered: OnDelivered = () => {}): Plugin {
+export function useSharedSubscriptionRender(
+  onDelivered: OnDelivered = () => {},
+  /** Applied to each rendered event once, before it is shared (the response byte cap). */
+  finish: (result: ExecutionResult) => ExecutionResult = (result) => result,
+): Plugin {
   // Insertion-ordered: the oldest events are dropped first.
   const cache = new Map<object, Map<string, Result>>();
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 1;
 
+  const finished = (result: Result): Result =>
+    result instanceof Promise ? result.then(finish) : finish(result);
+
   const render = (args: ExecutionArgs, key: string, payload: unknown): Result => {
     if (typeof payload !== 'object' || payload === null) {
       onDelivered(false);
-      return execute({ ...args, rootValue: payload }) as Result;
+      return finished(execute({ ...args, rootValue: payload }) as Result);
     }
     let byOperation = cache.get(payload);
     const hit = byOperation?.get(key);
     onDelivered(hit !== undefined);
     if (hit) return hit;
-    const result = execute({ ...args, rootValue: payload }) as Result;
+    const result = finished(execute({ ...args, rootValue: payload }) as Result);
     if (!byOperation) {
       byOperation = new Map();
       cache.set(payload, byOperation);

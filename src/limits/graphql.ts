@@ -307,7 +307,7 @@ function sizeOf(value: unknown): number {
 /**
  * Wraps the resolvers of fields that declare `extensions.maxBytes` (sizedFieldCost) so each value
  * they return is charged to its operation's ResponseBudget. Subscription events have no budget:
- * they are bounded by the cost check made when the subscription opens.
+ * the cost check when the subscription opens bounds them, and capSubscriptionEvent caps each one.
  */
 export function meterLargeFields(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {
@@ -328,6 +328,17 @@ export function meterLargeFields(schema: GraphQLSchema): GraphQLSchema {
     }
   }
   return schema;
+}
+
+/**
+ * The same byte cap for each subscription event: an event whose rendered data passes maxBytes is
+ * delivered as one RESPONSE_TOO_LARGE error instead (the subscription stays open). Events are
+ * rendered once per operation for all its subscribers (src/graphql/shared-render.ts), so this is
+ * measured once per event, not per subscriber.
+ */
+export function capSubscriptionEvent(maxBytes: number): (result: ExecutionResult) => ExecutionResult {
+  return (result) =>
+    sizeOf(result.data) <= maxBytes ? result : { data: null, errors: [responseTooLarge(maxBytes)] };
 }
 
 /** The answer's `data` when it fits in maxBytes; otherwise a single RESPONSE_TOO_LARGE error. */

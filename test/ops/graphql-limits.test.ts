@@ -12,7 +12,7 @@ import type { Db } from '../../src/storage/database.js';
 import { type ChildService, spawnService } from '../support/child-service.js';
 import type { TestDatabase } from '../support/database.js';
 import { test as fixtures, fixturesWith } from '../support/fixtures.js';
-import { gql, START_RUN, waitForStatus } from '../support/graphql.js';
+import { gql, START_RUN, waitFor, waitForStatus } from '../support/graphql.js';
 import { collectWs, wsClient } from '../support/live.js';
 import { FINAL } from '../support/runs.js';
 import { TEST_TOKEN } from '../support/service.js';
@@ -313,5 +313,36 @@ describe('one query cannot exhaust memory (child service, 128 MiB heap)', () => 
     expect(fits.errors).toBeUndefined();
     expect(fits.data!.runs.edges).toHaveLength(5);
     expect(child.child.exitCode).toBeNull();
+  });
+});
+
+describe('subscription events under GRAPHQL_MAX_RESPONSE_BYTES', () => {
+  test('an event larger than the cap arrives as RESPONSE_TOO_LARGE; a small selection of the same event is delivered', async ({
+    launch,
+  }) => {
+    const service = await launch({ GRAPHQL_MAX_RESPONSE_BYTES: '2048', POLLER_ENABLED: 'false' });
+    const client = wsClient(service.url);
+    const query = (fields: string) =>
+      `subscription($p: String) { runsChanged(projectId: $p) { seq run { id ${fields} } } }`;
+    const large = collectWs<{ run: { id: string } }>(client, query('compiledPrompt'), { p: 'big-events' });
+    const small = collectWs<{ run: { id: string } }>(client, query('status'), { p: 'big-events' });
+    // Let both subscriptions open before the run is created.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The mutation's own answer selects only the id: the 5,000-character prompt is no query's answer.
+    const started = await gql(
+      service.graphqlUrl,
+      'mutation($input: StartRunInput!) { startRun(input: $input) { run { id } } }',
+      { input: { projectId: 'big-events', compiledPrompt: 'x'.repeat(5_000) } },
+    );
+    const run = started.data!.startRun.run as { id: string };
+    await waitFor('the small selection to arrive', async () => small.items.some((i) => i.run.id === run.id));
+    await waitFor('the large selection to be refused', async () => large.errors.length > 0);
+    expect(large.items).toHaveLength(0);
+    expect((large.errors[0] as { extensions?: { code?: string } }).extensions?.code).toBe(
+      'RESPONSE_TOO_LARGE',
+    );
+    large.stop();
+    small.stop();
+    await client.dispose();
   });
 });
