@@ -7,7 +7,7 @@
 
 import type { ActivityItem } from '../runs/activity.js';
 import { findPullRequests } from '../runs/pull-requests.js';
-import type { Snapshot } from '../runs/upstream.js';
+import type { Observation, Snapshot } from '../runs/upstream.js';
 import { v1Activity, v1MessageText } from './activity.js';
 import { activityPhase, fromV1Conversation } from './progress.js';
 import type { V1Event } from './types.js';
@@ -158,16 +158,6 @@ export function mergePushedStates(states: PushedState[]): PushedState {
   return merged;
 }
 
-/** The sandbox and execution status a run's last reading recorded ("sandbox:RUNNING execution:running"). */
-function lastReading(upstreamStatus: string | null): {
-  sandbox_status: string;
-  execution_status: string | null;
-} {
-  const sandbox = /sandbox:(\S+)/.exec(upstreamStatus ?? '')?.[1] ?? 'RUNNING';
-  const execution = /execution:(\S+)/.exec(upstreamStatus ?? '')?.[1];
-  return { sandbox_status: sandbox, execution_status: execution && execution !== 'null' ? execution : null };
-}
-
 /**
  * Whether the push's status can be applied on what the push itself says. A `finished` means the end
  * only when the agent's turn ended with a finish action, and a question when it ended with a plain
@@ -207,6 +197,9 @@ function readCursor(eventCursor: string | null): Record<string, unknown> & TurnM
 export function pushedSnapshot(
   state: PushedState,
   run: {
+    status: Observation['status'];
+    percent: number;
+    phase: string;
     upstreamStatus: string | null;
     upstreamEventCount: number;
     eventCursor: string | null;
@@ -229,7 +222,9 @@ export function pushedSnapshot(
           ),
           suspect: false,
         }
-      : fromV1Conversation(lastReading(run.upstreamStatus), steps, endedWithMessage);
+      : // No newer status: the run's status stands (its last reading may be older than this push,
+        // and the push's agent events alone do not say whether the agent still works).
+        { status: run.status, percent: run.percent, phase: run.phase, upstream: run.upstreamStatus ?? '' };
   const activity = state.activityEvents
     .map((event) => v1Activity(event, run.repository))
     .filter((item): item is ActivityItem => item !== undefined);
@@ -248,7 +243,7 @@ export function pushedSnapshot(
     finalMessage: state.finalMessage,
     doing: state.activity,
     ...(activity.length > 0 ? { activity } : {}),
-    ...(lastMessage ? { question: lastMessage } : {}),
+    ...(lastMessage && endedWithMessage ? { question: lastMessage } : {}),
     ...(remembered ? { eventCursor: JSON.stringify({ ...cursor, ...remembered }) } : {}),
   };
 }

@@ -25,6 +25,7 @@ import { sessionKeyMatches } from '../openhands/session-key.js';
 import type { V1Event } from '../openhands/types.js';
 import type { LifecycleRules } from '../runs/lifecycle.js';
 import { isNewerStatus, pushed, type ReconcileRules } from '../runs/lifecycle-push.js';
+import { isFinal } from '../runs/status.js';
 import type { Run, RunStore } from '../runs/store/index.js';
 import { PushCoalescer, Semaphore } from './serial.js';
 
@@ -110,9 +111,10 @@ export class PushService {
     // Pushed messages and actions are in the snapshot: stored with the change, once per event id.
     await this.store.transition(runId, (run) => {
       const fresh = merged.status !== undefined && isNewerStatus(merged.status.at, run.pushStatusAt);
-      for (const state of states) outcomes.set(state, tally(state, merged, run, fresh));
-      const readNow = fresh && !decidesAlone(merged);
+      // A run still working is read at once when the push cannot decide alone; a final run stays final.
+      const readNow = fresh && !isFinal(run.status) && !decidesAlone(merged);
       const apply = fresh && !readNow;
+      for (const state of states) outcomes.set(state, tally(state, merged, run, apply));
       const snapshot = pushedSnapshot(merged, run, apply);
       return pushed(
         run,

@@ -317,7 +317,7 @@ export class Poller {
       } catch (error) {
         results = new Map(group.map((r) => [r.id, error as Error]));
       }
-      const busy = await this.releaseIdle(group, results);
+      const busy = await this.releaseIdle(group, results, readAt);
       await mapLimit(busy, CONCURRENCY, (run) =>
         this.guard(run, async () => {
           const result = results.get(run.id) ?? new Error('no result from upstream');
@@ -333,7 +333,11 @@ export class Poller {
    * their lease back: one UPDATE for all of them. Returns the runs that need a write of their own,
    * including any that moved meanwhile (cancelled, completed by a webhook), which the UPDATE skips.
    */
-  private async releaseIdle(group: Run[], results: Map<string, Snapshot | Error>): Promise<Run[]> {
+  private async releaseIdle(
+    group: Run[],
+    results: Map<string, Snapshot | Error>,
+    readAt: Date,
+  ): Promise<Run[]> {
     const now = new Date();
     const idle = group.filter((run) => {
       const result = results.get(run.id);
@@ -352,7 +356,7 @@ export class Poller {
     const done = new Set<string>();
     for (const [delay, ids] of byDelay) {
       const nextPollAt = new Date(now.getTime() + delay);
-      for (const id of await this.store.releaseIdleRuns(owner, ids, nextPollAt)) done.add(id);
+      for (const id of await this.store.releaseIdleRuns(owner, ids, nextPollAt, readAt)) done.add(id);
     }
     return group.filter((run) => !done.has(run.id));
   }
@@ -364,8 +368,9 @@ export class Poller {
    * sends anything that moved meanwhile — a cancel, a webhook — through the locked path instead.
    */
   private async applySnapshot(claimed: Run, snap: Snapshot, readAt: Date): Promise<void> {
-    // An agent server pushed while this poll was reading: keep the pushed state, and read again
-    // soon (not at the reconciliation interval) in case the push could not decide by itself.
+    // An agent server pushed while this poll was reading: keep the pushed state, and read again at
+    // the poll interval (not the reconciliation one): the push may have asked for a read because it
+    // could not decide by itself, and this read is older than it.
     const decide = (run: Run): RunChange =>
       readBeforePush(run, readAt)
         ? { set: { nextPollAt: new Date(Date.now() + this.options.intervalMs) } }

@@ -100,8 +100,8 @@ export class RunStore {
   renewLeases = (owner: string, ids: string[], leaseMs: number) =>
     renewLeases(this.prisma, owner, ids, leaseMs);
   releaseLeases = (owner: string) => releaseLeases(this.prisma, owner);
-  releaseIdleRuns = (owner: string, ids: string[], nextPollAt: Date) =>
-    releaseIdleRuns(this.prisma, owner, ids, nextPollAt);
+  releaseIdleRuns = (owner: string, ids: string[], nextPollAt: Date, readAt: Date) =>
+    releaseIdleRuns(this.prisma, owner, ids, nextPollAt, readAt);
   releaseUnchangedRun = (owner: string, read: Run, set: Prisma.RunUncheckedUpdateManyInput) =>
     releaseUnchangedRun(this.prisma, owner, read, set);
 

@@ -24,6 +24,7 @@ export async function releaseIdleRuns(
   owner: string,
   ids: string[],
   nextPollAt: Date,
+  readAt: Date,
 ): Promise<Set<string>> {
   const released = await prisma.run.updateManyAndReturn({
     where: {
@@ -31,6 +32,8 @@ export async function releaseIdleRuns(
       leaseOwner: owner,
       stopPending: false,
       status: { in: [...UPSTREAM_ACTIVE_STATUSES] },
+      // A push since the read began takes the locked path (the poll's reading is older).
+      OR: [{ pushedAt: null }, { pushedAt: { lte: readAt } }],
     },
     data: { leaseOwner: null, leaseExpiresAt: null, nextPollAt },
     select: { id: true },
@@ -45,11 +48,17 @@ export async function releaseIdleRuns(
 export async function releaseUnchangedRun(
   prisma: PrismaClient,
   owner: string,
-  read: { id: string; status: Prisma.RunWhereInput['status']; lastSeq: number },
+  read: { id: string; status: Prisma.RunWhereInput['status']; lastSeq: number; pushedAt: Date | null },
   set: Prisma.RunUncheckedUpdateManyInput,
 ): Promise<boolean> {
   const written = await prisma.run.updateMany({
-    where: { id: read.id, leaseOwner: owner, status: read.status, lastSeq: read.lastSeq },
+    where: {
+      id: read.id,
+      leaseOwner: owner,
+      status: read.status,
+      lastSeq: read.lastSeq,
+      pushedAt: read.pushedAt,
+    },
     data: { ...set, leaseOwner: null, leaseExpiresAt: null },
   });
   return written.count === 1;
