@@ -5,15 +5,13 @@
  * polled state go through one lifecycle. Pure.
  */
 
-import type { ActivityItem } from '../runs/activity.js';
+import { type ActivityItem, MAX_MESSAGE_CHARS } from '../runs/activity.js';
 import { findPullRequests } from '../runs/pull-requests.js';
 import type { Observation, Snapshot } from '../runs/upstream.js';
 import { v1Activity, v1MessageText } from './activity.js';
 import { activityPhase, fromV1Conversation } from './progress.js';
 import type { V1Event } from './types.js';
-
-/** As the V1 driver keeps them (src/openhands/v1.ts). */
-const MAX_MESSAGE_CHARS = 4_000;
+import { type Cursor, readCursor } from './v1.js';
 
 /** A pushed execution_status with its normalised timestamp (see `normalizeTimestamp`). */
 export interface PushedStatus {
@@ -168,21 +166,8 @@ export function decidesAlone(state: PushedState): boolean {
   return state.status?.value !== 'finished' || state.lastAgent !== undefined;
 }
 
-/** What the V1 driver's cursor (src/openhands/v1.ts) remembers of the agent's last turn. */
-interface TurnMemory {
-  lastAgent?: 'message' | 'finish' | 'action';
-  lastMessage?: string;
-  finalText?: string;
-}
-
-function readCursor(eventCursor: string | null): Record<string, unknown> & TurnMemory {
-  if (!eventCursor) return { page: null, seen: 0 };
-  try {
-    return JSON.parse(eventCursor);
-  } catch {
-    return { page: null, seen: 0 };
-  }
-}
+/** What the V1 driver's cursor remembers of the agent's last turn (a push updates it too). */
+type TurnMemory = Pick<Cursor, 'lastAgent' | 'lastMessage' | 'finalText'>;
 
 /**
  * The push as a poll's Snapshot. `useStatus` says whether the pushed status is newer than what the

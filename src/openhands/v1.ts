@@ -22,7 +22,7 @@ const EVENT_PAGE = 100;
 const MAX_REMEMBERED = 10_000;
 const MAX_EVENT_PAGES_PER_POLL = 10;
 
-interface Cursor {
+export interface Cursor {
   /** Page last read to its end (null = first page), and how many of its items were handled. */
   page: string | null;
   seen: number;
@@ -40,6 +40,11 @@ interface Cursor {
   /** The agent's last message (the question), and its final answer so far (finish or last message). */
   lastMessage?: string;
   finalText?: string;
+}
+
+/** A run's reading position (its own JSON in Run.eventCursor); a run not read yet starts at the top. */
+export function readCursor(eventCursor: string | null): Cursor {
+  return eventCursor ? JSON.parse(eventCursor) : { page: null, seen: 0 };
 }
 
 /** Even an unchanged conversation has its events re-read this often (in case updated_at lags). */
@@ -273,7 +278,7 @@ export class V1Driver implements OpenHandsDriver {
   }
 
   private async readEvents(run: UpstreamRun, conversation: V1Conversation): Promise<Snapshot> {
-    const cursor: Cursor = run.eventCursor ? JSON.parse(run.eventCursor) : { page: null, seen: 0 };
+    const cursor = readCursor(run.eventCursor);
     let agentSteps = run.upstreamEventCount;
     let newEvents = 0;
     let doing: string | undefined;
