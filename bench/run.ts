@@ -375,11 +375,30 @@ function peerMarkdown(p: PeerResult, rounds: number, out: string[]): void {
     );
   }
   out.push('');
+  if (p.operations.some((o) => o.floor)) {
+    out.push(
+      'The fixed stack alone, same run: bare graphql-yoga over Prisma with the same statements and no auth, limits, metrics or logging (`bench/servers/yoga-prisma.ts`).',
+    );
+    out.push('');
+    out.push(
+      '| operation | yoga + Prisma req/s | ÷ PG | p99 ms | CPU ms/req | CPU ÷ PG | ours CPU ÷ yoga + Prisma |',
+    );
+    out.push('|---|---:|---:|---:|---:|---:|---:|');
+    for (const o of p.operations) {
+      const f = o.floor;
+      if (!f) continue;
+      const pg = o.peer;
+      out.push(
+        `| ${o.name} | ${f.rps} | ${pg ? ratio(f.rps, pg.rps) : '–'} | ${f.p99} | ${f.cpuMsPerRequest} | ${pg ? ratio(f.cpuMsPerRequest, pg.cpuMsPerRequest) : '–'} | ${ratio(o.ours.cpuMsPerRequest, f.cpuMsPerRequest)} |`,
+      );
+    }
+    out.push('');
+  }
   out.push(
     `Rounds (req/s): ${p.operations
       .map(
         (o) =>
-          `${o.name}: ours ${o.ours.rounds.map((r) => r.rps).join(', ')}${o.peer ? `; PG ${o.peer.rounds.map((r) => r.rps).join(', ')}` : ''}`,
+          `${o.name}: ours ${o.ours.rounds.map((r) => r.rps).join(', ')}${o.peer ? `; PG ${o.peer.rounds.map((r) => r.rps).join(', ')}` : ''}${o.floor ? `; yoga + Prisma ${o.floor.rounds.map((r) => r.rps).join(', ')}` : ''}`,
       )
       .join(' · ')}.`,
   );

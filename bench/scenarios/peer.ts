@@ -37,6 +37,8 @@ export interface Operation {
   name: string;
   ours: Side;
   peer: Side | null;
+  /** Bare yoga + Prisma with the same statements (bench/servers/yoga-prisma.ts): the stack's floor. */
+  floor?: Side | null;
 }
 
 export interface PeerResult {
@@ -49,10 +51,15 @@ export interface PeerResult {
 }
 
 const LIST_PROJECT = 'bench-list';
+/** The floor's creates: the service's poller must not start conversations for them (trigger below). */
+const FLOOR_PROJECT = 'bench-floor';
 const RUN_FIELDS = 'id status percent phase createdAt repository';
 // Amber names the global Node id `id`, so the table's own id column becomes `rowId`.
 const PEER_RUN_FIELDS = 'rowId status percent phase createdAt repository';
 const PAGE_INFO = 'pageInfo { hasNextPage hasPreviousPage startCursor endCursor }';
+const START_RUN = `mutation($input: StartRunInput!) { startRun(input: $input) { created run { id status percent phase } } }`;
+const LIST = `query($p: String!) { runs(projectId: $p, first: 20) { totalCount edges { node { ${RUN_FIELDS} } } ${PAGE_INFO} } }`;
+const READ_ONE = `query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`;
 
 /**
  * PostGraphile's side of "create": the run row comes from its create mutation; a trigger writes
@@ -73,7 +80,14 @@ const PEER_TABLES_SQL = `
     RETURN NULL;
   END $$;
   CREATE TRIGGER bench_first_event AFTER INSERT ON "Run"
-    FOR EACH ROW WHEN (NEW."lastSeq" = 0) EXECUTE FUNCTION bench_first_event();`;
+    FOR EACH ROW WHEN (NEW."lastSeq" = 0) EXECUTE FUNCTION bench_first_event();
+  CREATE FUNCTION bench_floor_not_polled() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    NEW."nextPollAt" := '2100-01-01T00:00:00Z';
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER bench_floor_not_polled BEFORE INSERT ON "Run"
+    FOR EACH ROW WHEN (NEW."projectId" = '${FLOOR_PROJECT}') EXECUTE FUNCTION bench_floor_not_polled();`;
 
 /** Finished runs (the poller leaves them alone), one a second back in time, newest first. */
 const SEED_SQL = `
@@ -104,6 +118,7 @@ interface Pair {
   name: string;
   ours: Request | null;
   peer: Request | null;
+  floor: Request | null;
   /** Checks an answer's body beyond "no errors" (e.g. the list has 20 nodes and the right total). */
   check: (body: string) => boolean;
 }
@@ -131,11 +146,8 @@ function pairs(listRuns: number): Pair[] {
   return [
     {
       name: 'create',
-      ours: graphql(
-        `mutation($input: StartRunInput!) { startRun(input: $input) { created run { id status percent phase } } }`,
-        (n) => ({ input: input('ours')(n) }),
-        true,
-      ),
+      ours: graphql(START_RUN, (n) => ({ input: input('ours')(n) }), true),
+      floor: graphql(START_RUN, (n) => ({ input: input('floor')(n) }), false),
       peer: graphql(
         `mutation($run: RunInput!) { createRun(input: { run: $run }) { run { rowId status percent phase } } }`,
         // A poll time far ahead: the service's poller must not pick PostGraphile's rows up.
@@ -146,11 +158,8 @@ function pairs(listRuns: number): Pair[] {
     },
     {
       name: 'list',
-      ours: graphql(
-        `query($p: String!) { runs(projectId: $p, first: 20) { totalCount edges { node { ${RUN_FIELDS} } } ${PAGE_INFO} } }`,
-        () => ({ p: LIST_PROJECT }),
-        true,
-      ),
+      ours: graphql(LIST, () => ({ p: LIST_PROJECT }), true),
+      floor: graphql(LIST, () => ({ p: LIST_PROJECT }), false),
       peer: graphql(
         `query($p: String!) { allRuns(condition: { projectId: $p }, first: 20, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { totalCount edges { node { ${PEER_RUN_FIELDS} } } ${PAGE_INFO} } }`,
         () => ({ p: LIST_PROJECT }),
@@ -160,7 +169,8 @@ function pairs(listRuns: number): Pair[] {
     },
     {
       name: 'read one',
-      ours: graphql(`query($id: ID!) { run(id: $id) { ${RUN_FIELDS} } }`, () => ({ id: readId }), true),
+      ours: graphql(READ_ONE, () => ({ id: readId }), true),
+      floor: graphql(READ_ONE, () => ({ id: readId }), false),
       peer: graphql(
         `query($id: String!) { runByRowId(rowId: $id) { ${PEER_RUN_FIELDS} } }`,
         () => ({ id: readId }),
@@ -176,6 +186,7 @@ function pairs(listRuns: number): Pair[] {
         headers: { authorization: `Bearer ${TOKEN}` },
       },
       peer: null,
+      floor: null,
       check: (body) => body.includes(readId.slice(0, 9)),
     },
   ];
@@ -254,6 +265,8 @@ function versions(): Record<string, string> {
   return out;
 }
 
+const SIDES = ['ours', 'peer', 'floor'] as const;
+
 export async function peerBench(options: PeerOptions): Promise<PeerResult> {
   const db = await createDatabase();
   const sim = await startSimulator({ apiVersion: 'v1', stepMs: 150, rateLimit: false });
@@ -273,32 +286,44 @@ export async function peerBench(options: PeerOptions): Promise<PeerResult> {
     });
     children.push(peer);
     const peerIdle = (await peer.memory()).rss;
+    const floor = await spawnChild(`${ROOT}/bench/servers/yoga-prisma.ts`, {
+      env: { DATABASE_URL: db.url },
+      cpuProfDir: options.cpuProfDir ? `${options.cpuProfDir}/floor` : undefined,
+    });
+    children.push(floor);
+    const servers = { ours, peer, floor };
+    const names = { ours: 'ours', peer: 'PostGraphile', floor: 'yoga + Prisma' };
 
     const all = pairs(options.listRuns);
     for (const p of all) {
-      if (p.ours) await verify(ours, p.ours, p.check, `ours ${p.name}`);
-      if (p.peer) await verify(peer, p.peer, p.check, `PostGraphile ${p.name}`);
+      for (const who of SIDES) {
+        const request = p[who];
+        if (request) await verify(servers[who], request, p.check, `${names[who]} ${p.name}`);
+      }
     }
     log(
       `scenario 6: ${options.connections} connections, ${options.rounds} rounds of ${options.durationMs} ms`,
     );
     const { connections, durationMs, warmupMs } = options;
     for (const p of all) {
-      if (p.ours) await measure(ours, p.ours, p.check, connections, warmupMs);
-      if (p.peer) await measure(peer, p.peer, p.check, connections, warmupMs);
+      for (const who of SIDES) {
+        const request = p[who];
+        if (request) await measure(servers[who], request, p.check, connections, warmupMs);
+      }
     }
     const measured = all.map(() => ({
       ours: [] as Array<{ load: LoadResult; cpuUs: number }>,
       peer: [] as Array<{ load: LoadResult; cpuUs: number }>,
+      floor: [] as Array<{ load: LoadResult; cpuUs: number }>,
     }));
     for (let r = 0; r < options.rounds; r++) {
       for (const [i, p] of all.entries()) {
-        // Alternate who goes first, so drift within a round does not favour one side.
-        const order = r % 2 === 0 ? (['ours', 'peer'] as const) : (['peer', 'ours'] as const);
+        // Rotate who goes first, so drift within a round does not favour one side.
+        const order = SIDES.map((_, k) => SIDES[(k + r) % SIDES.length]);
         for (const who of order) {
           const request = p[who];
           if (!request) continue;
-          const m = await measure(who === 'ours' ? ours : peer, request, p.check, connections, durationMs);
+          const m = await measure(servers[who], request, p.check, connections, durationMs);
           measured[i][who].push(m);
           log(
             `  ${p.name} ${who} round ${r + 1}: ${round(m.load.rps, 0)} req/s p99 ${round(m.load.latency.p99, 1)} ms`,
@@ -314,6 +339,7 @@ export async function peerBench(options: PeerOptions): Promise<PeerResult> {
         name: p.name,
         ours: side(measured[i].ours),
         peer: p.peer ? side(measured[i].peer) : null,
+        floor: p.floor ? side(measured[i].floor) : null,
       })),
       startup: {
         ours: { readyMs: round(ours.readyMs, 0), rssIdleMiB: mib(oursIdle) },

@@ -4,6 +4,7 @@ import { authenticate } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import { AppError } from '../errors.js';
+import { useRequestBodyLimit } from '../limits/request-body.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../storage/database.js';
 import type { GraphQLContext, Services } from './context.js';
@@ -39,8 +40,14 @@ export function createGraphQL({ prisma, services, tokens, log, ...options }: Yog
       options.graphiql === false
         ? false
         : { title: 'openhands-runner', headers: JSON.stringify({ Authorization: 'Bearer <token>' }) },
-    plugins: [authenticateFirst(tokens, principals), ...(options.plugins ?? [])],
-    maxRequestBodySize: options.maxRequestBodySize,
+    plugins: [
+      authenticateFirst(tokens, principals),
+      ...(options.plugins ?? []),
+      // Yoga's own default when none is given.
+      useRequestBodyLimit(options.maxRequestBodySize ?? 25_000_000),
+    ],
+    // Ours above (src/limits/request-body.ts) counts only chunked bodies; yoga's counts every one.
+    maxRequestBodySize: false,
     logging: {
       debug: (...args) => log.debug({ args }, 'yoga'),
       info: (...args) => log.info({ args }, 'yoga'),

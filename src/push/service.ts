@@ -27,6 +27,7 @@ import type { LifecycleRules } from '../runs/lifecycle.js';
 import { isNewerStatus, pushed, type ReconcileRules } from '../runs/lifecycle-push.js';
 import { isFinal } from '../runs/status.js';
 import type { Run, RunStore } from '../runs/store/index.js';
+import { ConversationLookup } from './lookup.js';
 import { PushCoalescer, Semaphore } from './serial.js';
 
 /** What happened to each event of a push (metrics: openhands_push_events_total). */
@@ -48,6 +49,7 @@ export class PushService {
   private readonly log: Logger;
   private readonly writer: PushCoalescer<PushedState, Map<PushedState, Counts>>;
   private readonly slots: Semaphore;
+  private readonly lookup: ConversationLookup;
 
   constructor(
     private readonly store: RunStore,
@@ -57,6 +59,7 @@ export class PushService {
     this.log = log.child({ component: 'push' });
     this.slots = new Semaphore(options.concurrency ?? 4);
     this.writer = new PushCoalescer((runId, states) => this.write(runId, states), this.slots);
+    this.lookup = new ConversationLookup(this.store.findRunsByConversation, this.slots);
   }
 
   /** POST /openhands/events/{conversationId}: a batch of the conversation's events. */
@@ -74,7 +77,7 @@ export class PushService {
     state: PushedState,
     sessionKey: string | undefined,
   ): Promise<PushReceipt> {
-    const targets = await this.slots.run(() => this.store.findRunsByConversation(spellings(conversationId)));
+    const targets = await this.lookup.runsOf(conversationId);
     if (targets.length === 0) {
       const counts = emptyCounts();
       counts.ignored = Math.max(state.newEvents, state.statusEvents);
@@ -157,13 +160,6 @@ function tally(state: PushedState, merged: PushedState, run: Run, fresh: boolean
   counts.stale += state.statusEvents - 1;
   return counts;
 }
-/** V1 parses conversation ids as UUIDs: 32 hex and the dashed form name the same conversation. */
-export function spellings(conversationId: string): string[] {
-  const hex = conversationId.replaceAll('-', '').toLowerCase();
-  const dashed = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  return [...new Set([hex, dashed, conversationId])];
-}
-
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
 export function isConversationId(text: string): boolean {

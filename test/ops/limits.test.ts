@@ -10,6 +10,23 @@ import { type RunningService, TEST_TOKEN } from '../support/service.js';
 const RUNS_CHANGED = 'subscription { runsChanged { seq run { id } } }';
 
 /** POST /graphql with any body and headers (no defaults but the token). */
+/** A JSON POST sent chunked (no Content-Length), `size` bytes per chunk. */
+function chunkedPost(text: string, size: number): RequestInit & { headers: Record<string, string> } {
+  const bytes = new TextEncoder().encode(text);
+  const body = new ReadableStream({
+    start(controller) {
+      for (let i = 0; i < bytes.length; i += size) controller.enqueue(bytes.slice(i, i + size));
+      controller.close();
+    },
+  });
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    duplex: 'half',
+  } as RequestInit & { headers: Record<string, string> };
+}
+
 async function raw(
   url: string,
   init: RequestInit & { headers?: Record<string, string> },
@@ -170,23 +187,23 @@ describe('abuse limits', () => {
     });
 
     test('answers 413 for a chunked body that grows past the limit', async ({ service }) => {
-      const bytes = new TextEncoder().encode(bigBody);
-      const stream = new ReadableStream({
-        start(controller) {
-          for (let i = 0; i < bytes.length; i += 4096) controller.enqueue(bytes.slice(i, i + 4096));
-          controller.close();
-        },
-      });
-      const res = await raw(service.graphqlUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: stream,
-        duplex: 'half',
-      } as RequestInit & { headers: Record<string, string> });
+      const res = await raw(service.graphqlUrl, chunkedPost(bigBody, 4096));
       expect(res.status).toBe(413);
       expect(code(res.body)).toBe('REQUEST_ENTITY_TOO_LARGE');
       const rows = await service.app.database.prisma.run.count({ where: { projectId: 'big' } });
       expect(rows).toBe(0);
+    });
+
+    test('takes a chunked body under the limit (counted as it streams, no Content-Length)', async ({
+      service,
+    }) => {
+      const body = JSON.stringify({
+        query: START_RUN,
+        variables: { input: { projectId: 'chunked-small', compiledPrompt: 'fix the test' } },
+      });
+      const res = await raw(service.graphqlUrl, chunkedPost(body, 16));
+      expect(res.status).toBe(200);
+      expect(res.body.data.startRun.run.status).toBe('QUEUED');
     });
 
     test('refuses a body bigger than any route takes on every route, before routing (413)', async ({
