@@ -6,6 +6,7 @@ import {
   finalRun,
   getRun,
   peakRequestsPerSecond,
+  recordBudgetGrants,
   type Stack,
   startRun,
   startStack,
@@ -156,12 +157,7 @@ for (const apiVersion of ['v1', 'v0'] as const) {
       const perSecond = s.service.app.config.openhands.maxRequestsPerSecond;
       expect(perSecond).toBeLessThan(10);
       // Instrument the service: when did its budget let each request go?
-      const granted: number[] = [];
-      const take = budget.take.bind(budget);
-      budget.take = async () => {
-        await take();
-        granted.push(Date.now());
-      };
+      const granted = recordBudgetGrants(budget);
       // Nine runs queued at once: their starts alone want more than the budget allows in a second.
       const prompts = Array.from({ length: 9 }, (_, i) => `crowd ${i} #l${i}`);
       const done = await runAll(s, prompts);

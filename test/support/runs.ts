@@ -135,6 +135,20 @@ export function peakRequestsPerSecond(requests: ReadonlyArray<{ at: number }>): 
   return peak;
 }
 
+/**
+ * Records when the service's request budget lets each OpenHands request go. The budget is the
+ * service's promise; arrival times at the simulator add network and event-loop jitter on top.
+ */
+export function recordBudgetGrants(budget: { take(): Promise<void> }): number[] {
+  const granted: number[] = [];
+  const take = budget.take.bind(budget);
+  budget.take = async () => {
+    await take();
+    granted.push(Date.now());
+  };
+  return granted;
+}
+
 export type { Stack };
 export { GET_RUN, gql, START_RUN, waitFor, waitForStatus };
 
