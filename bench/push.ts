@@ -1,9 +1,12 @@
 /**
  * Scenario 3 with agent-server pushes (issue 13, docs/push.md): the same poller benchmark three
  * times in one session — polling only, push on, push on with a share of batches dropped — and
- * the results side by side in bench/runs/push.json and bench/runs/push.md.
+ * the results side by side in bench/runs/<name>.json and bench/runs/<name>.md (default name "push").
  *
  *   npx tsx bench/push.ts --runs=1000 --window-ms=30000 --drain-ms=30000 --loss=0.1 --reconcile-ms=15000
+ *
+ * The "push on" row is followed by the push ceiling (bench/scenarios/push-ceiling.ts), once per
+ * `--ceiling-batches` size; `--name` names the output files (bench/runs/<name>.{json,md}).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,6 +21,10 @@ const { values } = parseArgs({
     'changes-per-sec': { type: 'string', default: '10' },
     loss: { type: 'string', default: '0.1' },
     'reconcile-ms': { type: 'string', default: '15000' },
+    'ceiling-connections': { type: 'string', default: '32' },
+    'ceiling-ms': { type: 'string', default: '20000' },
+    'ceiling-batches': { type: 'string', default: '1,10' },
+    name: { type: 'string', default: 'push' },
   },
 });
 
@@ -38,7 +45,15 @@ const loss = Number(values.loss);
 
 const rows: Array<{ name: string; result: PollerBenchResult }> = [];
 rows.push({ name: 'polling only', result: await pollerBench(base) });
-rows.push({ name: 'push on', result: await pollerBench({ ...base, push: { lossRate: 0, reconcileMs } }) });
+const ceiling = {
+  connections: Number(values['ceiling-connections']),
+  durationMs: Number(values['ceiling-ms']),
+  eventsPerBatch: values['ceiling-batches'].split(',').map(Number),
+};
+rows.push({
+  name: 'push on',
+  result: await pollerBench({ ...base, push: { lossRate: 0, reconcileMs }, ceiling }),
+});
 rows.push({
   name: `push on, ${loss * 100}% of batches dropped`,
   result: await pollerBench({ ...base, push: { lossRate: loss, reconcileMs } }),
@@ -50,17 +65,31 @@ const lines = [
   `Scenario 3 with push: ${base.runs} active V1 runs, one instance, OPENHANDS_MAX_RPS=${base.maxRps}, POLL_INTERVAL_MS=${base.pollIntervalMs}, ` +
     `OPENHANDS_RECONCILE_MS=${reconcileMs}, ${base.changesPerSec} releases/s for ${base.windowMs / 1000} s + ${base.drainMs / 1000} s drain, simulator steps ${base.stepMs} ms.`,
   '',
-  '| | first-change freshness p50 / p95 / p99 (ms) | vs polling p95 | completion p50 / p95 / p99 (ms) | dropped-PR runs: completion p95 / max (n) | finished / released | requests/s (max in any second) | pushes/s | CPU/s | CPU µs per pushed event |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| | first-change freshness p50 / p95 / p99 (ms) | vs polling p95 | completion at a runsChanged subscriber p50 / p95 / p99 (ms) | completion committed p50 / p95 / p99 (ms) | dropped-PR runs: completion p95 / max (n) | finished / released | requests/s (max in any second) | pushes/s | CPU/s | CPU µs per pushed event |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map(({ name, result: r }) => {
     const p = r.push;
+    const seen = r.receipt;
     return `| ${name} | ${r.freshness.p50} / ${r.freshness.p95} / ${r.freshness.p99} | ${ratio(r.freshness.p95, polling.freshness.p95)} | ${
+      seen ? `${seen.p50} / ${seen.p95} / ${seen.p99} (n ${seen.n}, lost ${seen.lost})` : 'n/a'
+    } | ${
       p ? `${p.completion.p50} / ${p.completion.p95} / ${p.completion.p99}` : 'n/a'
-    } | ${p ? `${p.completionLost.p95} / ${p.completionLost.max} (${p.completionLost.n})` : 'n/a'} | ${p ? p.finished : '—'} / ${r.changes} | ${r.requestsPerSec} (${r.maxRequestsInAnySecond}) | ${
+    } | ${p?.completionLost.n ? `${p.completionLost.p95} / ${p.completionLost.max} (${p.completionLost.n})` : p ? '– (0)' : 'n/a'} | ${p ? p.finished : '—'} / ${r.changes} | ${r.requestsPerSec} (${r.maxRequestsInAnySecond}) | ${
       p ? p.pushesPerSec : 0
     } | ${r.serviceCpu} | ${p ? p.cpuUsPerPushedEvent : 'n/a'} |`;
   }),
+  '',
+  ...rows.flatMap(({ name, result: r }) =>
+    (r.ceiling ?? []).map((c) => {
+      const failed = Object.entries(c.failures).map(([k, v]) => `${k}: ${v}`);
+      return (
+        `- Push ceiling (${name}, after its window): ${c.connections} senders in a closed loop, ${c.eventsPerBatch} event(s) per batch, ${c.seconds} s, ` +
+        `the instance still polling: ${c.pushesPerSec} batches/s = ${c.eventsPerSec} events/s absorbed (each a committed activity event), latency p50 ${c.latency.p50} ms / ` +
+        `p99 ${c.latency.p99} ms, ${c.cpuMsPerPush} ms CPU per batch, ${c.serviceCpu} CPU s/s; refused ${failed.length ? failed.join(', ') : 'none'}, socket errors ${c.errors}.`
+      );
+    }),
+  ),
 ];
-writeFileSync(`${ROOT}/bench/runs/push.json`, `${JSON.stringify(rows, null, 2)}\n`);
-writeFileSync(`${ROOT}/bench/runs/push.md`, `${lines.join('\n')}\n`);
+writeFileSync(`${ROOT}/bench/runs/${values.name}.json`, `${JSON.stringify(rows, null, 2)}\n`);
+writeFileSync(`${ROOT}/bench/runs/${values.name}.md`, `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

@@ -212,14 +212,14 @@ function markdown(r: Results): string {
     out.push(title);
     out.push('');
     out.push(
-      '| API | instances | runs | poll interval | changes (reflected / censored) | freshness p50 ms | p95 ms | p95 vs interval | target ≤ 2× | req/s (budget) | max req in any 1 s | req per run-minute | DB commits/s | rows updated/s | service CPU | claims per instance | double-polls |',
+      '| API | instances | runs | poll interval | changes (reflected / censored) | freshness p50 ms | p95 ms | completion at a runsChanged subscriber p95 ms (lost) | p95 vs interval | target ≤ 2× | req/s (budget) | max req in any 1 s | req per run-minute | DB commits/s | rows updated/s | service CPU | claims per instance | double-polls |',
     );
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|');
     for (const p of rows) {
       const o = p.options;
       const censoredNote = p.censored ? ` (${p.censored} censored)` : '';
       out.push(
-        `| ${o.apiVersion} | ${o.instances} | ${o.runs} | ${o.pollIntervalMs} ms | ${p.changes} (${p.reflected} / ${p.censored}) | ${p.freshness.p50} | ${p.freshness.p95}${p.censored > p.changes * 0.05 ? ' (≥, censored)' : ''} | ${ratio(p.freshness.p95, o.pollIntervalMs)} | ${o.apiVersion === 'v1' ? yes(p.freshness.p95 <= p.targetMs && p.censored === 0) : 'n/a'}${censoredNote ? '' : ''} | ${p.requestsPerSec} (${p.budget}) | ${p.maxRequestsInAnySecond} (${ratio(p.maxRequestsInAnySecond, p.budget)}) | ${p.requestsPerRunMinute} | ${p.db.commitsPerSec} | ${p.db.rowsUpdatedPerSec} | ${p.serviceCpu} | ${Object.values(p.claimsPerInstance).join(' / ') || '0'} | ${p.doublePolls} (early re-polls ${p.earlyRepolls}) |`,
+        `| ${o.apiVersion} | ${o.instances} | ${o.runs} | ${o.pollIntervalMs} ms | ${p.changes} (${p.reflected} / ${p.censored}) | ${p.freshness.p50} | ${p.freshness.p95}${p.censored > p.changes * 0.05 ? ' (≥, censored)' : ''} | ${p.receipt ? `${p.receipt.p95} (${p.receipt.lost})` : 'n/a'} | ${ratio(p.freshness.p95, o.pollIntervalMs)} | ${o.apiVersion === 'v1' ? yes(p.freshness.p95 <= p.targetMs && p.censored === 0) : 'n/a'}${censoredNote ? '' : ''} | ${p.requestsPerSec} (${p.budget}) | ${p.maxRequestsInAnySecond} (${ratio(p.maxRequestsInAnySecond, p.budget)}) | ${p.requestsPerRunMinute} | ${p.db.commitsPerSec} | ${p.db.rowsUpdatedPerSec} | ${p.serviceCpu} | ${Object.values(p.claimsPerInstance).join(' / ') || '0'} | ${p.doublePolls} (early re-polls ${p.earlyRepolls}) |`,
       );
     }
     out.push('');

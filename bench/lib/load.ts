@@ -22,7 +22,8 @@ export interface LoadResult {
 export interface LoadOptions {
   /** One or more base URLs; connections are spread across them round-robin. */
   urls: string[];
-  path: string;
+  /** The path, or the path of request number `i` (with the body of the same number). */
+  path: string | ((i: number) => string);
   /** POST (default: `body` is the JSON payload) or GET (no body). */
   method?: 'GET' | 'POST';
   connections: number;
@@ -47,9 +48,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const one = (urlIndex: number): Promise<void> =>
     new Promise((resolve) => {
-      const url = new URL(options.path, options.urls[urlIndex]);
+      const i = counter++;
+      const url = new URL(
+        typeof options.path === 'string' ? options.path : options.path(i),
+        options.urls[urlIndex],
+      );
       const post = (options.method ?? 'POST') === 'POST';
-      const payload = post ? JSON.stringify(options.body?.(counter++) ?? {}) : '';
+      const payload = post ? JSON.stringify(options.body?.(i) ?? {}) : '';
       const t0 = performance.now();
       const req = http.request(
         url,

@@ -112,7 +112,7 @@ async function prepareDatabase(url: string, listRuns: number): Promise<void> {
   }
 }
 
-type Request = Pick<LoadOptions, 'path' | 'method' | 'headers' | 'body'>;
+type Request = Pick<LoadOptions, 'method' | 'headers' | 'body'> & { path: string };
 
 interface Pair {
   name: string;

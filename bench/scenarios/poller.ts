@@ -13,11 +13,20 @@
  * Changes the runner had not reflected when the measurement ended are "censored": they count as
  * at least (end − change) and are reported separately.
  *
+ * Completion as a client sees it (V1): a `runsChanged` subscriber (graphql-ws) on the last instance —
+ * another replica than the one that receives pushes when there are several — from the upstream event
+ * that carries the pull request URL to the subscriber's first message with the run COMPLETED. Not
+ * every row change reaches clients (a poll that only advances the reading position publishes
+ * nothing), so this is measured on the change every client waits for. `lost`: runs whose COMPLETED
+ * was committed over a second before the end but never reached the subscriber (must be 0).
+ *
  * Upstream cost comes from the simulator's request log (every runner request, arrival time), DB load
  * from pg_stat_database deltas; double-polls from a trigger on lease claims: a claim that takes a
  * run whose previous owner's lease had not expired and had not been released.
  */
+import { createClient } from 'graphql-ws';
 import pg from 'pg';
+import WebSocket from 'ws';
 import { newRunId } from '../../src/runs/ids.js';
 import { startSimulator } from '../../tools/simulator/index.js';
 import { type Child, ROOT, spawnChild } from '../lib/child.js';
@@ -32,7 +41,8 @@ import {
   sleep,
   summarize,
 } from '../lib/common.js';
-import { serviceEnv } from './startrun.js';
+import { type PushCeilingResult, pushCeiling } from './push-ceiling.js';
+import { serviceEnv, TOKEN } from './startrun.js';
 
 export interface PollerBenchOptions {
   runs: number;
@@ -54,6 +64,8 @@ export interface PollerBenchOptions {
    * first instance (buffer 1, flush 50 ms), dropping `lossRate` of the batches.
    */
   push?: { lossRate: number; reconcileMs: number };
+  /** After the window, with push on: how many pushes the first instance absorbs (push-ceiling.ts), once per batch size. */
+  ceiling?: { connections: number; durationMs: number; eventsPerBatch: number[] };
 }
 
 /** With push on: what was pushed, and how fast runs reached their final state. */
@@ -82,6 +94,8 @@ export interface PollerBenchResult {
   reflected: number;
   censored: number;
   freshness: { p50: number; p95: number; p99: number; max: number };
+  /** V1: the pull-request event upstream → a runsChanged subscriber receives the run COMPLETED (ms). */
+  receipt?: { p50: number; p95: number; p99: number; max: number; n: number; lost: number };
   targetMs: number;
   requests: number;
   requestsPerSec: number;
@@ -97,6 +111,7 @@ export interface PollerBenchResult {
   doublePolls: number;
   earlyRepolls: number;
   push?: PushBenchResult;
+  ceiling?: PushCeilingResult[];
 }
 
 const HISTORY_SQL = `
@@ -367,6 +382,7 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
       await sim.pusher.drain();
       log(`  start-up pushes settled after ${round((Date.now() - draining) / 1000)} s more`);
     }
+    const subscriber = await subscribeRunsChanged(children[children.length - 1].url);
     const setupSeconds = (Date.now() - setupStarted) / 1000;
     log(`  ${n} runs inserted after ${round(setupSeconds)} s; warming up for one interval`);
     await sleep(options.pollIntervalMs);
@@ -398,10 +414,29 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
     const seconds = (t1 - t0) / 1000;
     log(`  measured ${round(seconds)} s; ${released.size} changes; stopping instances`);
     const pushed1 = { ...(sim.pusher?.stats ?? {}) };
+    subscriber.close();
     const finals = await client.query<{ id: string; status: string }>(
       `SELECT id, status::text FROM "Run" WHERE id = ANY($1) AND status IN ('COMPLETED','FAILED','CANCELLED','TIMED_OUT')`,
       [[...released.keys()]],
     );
+    let ceiling: PushCeilingResult[] | undefined;
+    if (options.push && options.ceiling) {
+      const { connections, durationMs } = options.ceiling;
+      const idle = upstream.filter((u) => !released.has(u.runId)).map((u) => u.conversationId);
+      ceiling = [];
+      for (const eventsPerBatch of options.ceiling.eventsPerBatch) {
+        log(
+          `  push ceiling: ${connections} senders, ${eventsPerBatch} event(s) per batch, ${durationMs / 1000} s`,
+        );
+        const result = await pushCeiling(children[0], PUSH_SECRET, idle, {
+          connections,
+          durationMs,
+          eventsPerBatch,
+        });
+        log(`  ${result.pushesPerSec} batches/s, ${result.cpuMsPerPush} ms CPU each`);
+        ceiling.push(result);
+      }
+    }
     await Promise.all(children.map((c) => c.stop()));
 
     // --- analysis ---
@@ -431,6 +466,10 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
         freshness.push(t1 - change);
       } else freshness.push(seen - change);
     }
+    const receipt =
+      apiVersion === 'v1'
+        ? await completionReceipts(sim.url, client, released, subscriber.completed, t1)
+        : undefined;
     const pushResult = push
       ? await pushSummary(sim.url, client, released, lostEvents, {
           sent: (pushed1.batchesSent ?? 0) - (pushed0.batchesSent ?? 0),
@@ -469,6 +508,7 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
         p99: round(summary.p99, 0),
         max: round(summary.max, 0),
       },
+      ...(receipt ? { receipt } : {}),
       targetMs: 2 * options.pollIntervalMs,
       requests: window.length,
       requestsPerSec: round(window.length / seconds, 2),
@@ -483,6 +523,7 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
       doublePolls: claims.rows.reduce((s, r) => s + r.overlaps, 0),
       earlyRepolls: early.rows[0].n,
       ...(pushResult ? { push: pushResult } : {}),
+      ...(ceiling ? { ceiling } : {}),
     };
   } finally {
     await Promise.all(children.map((c) => c.stop().catch(() => {})));
@@ -493,6 +534,82 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
 }
 
 const PUSH_SECRET = 'bench-push-secret';
+
+/** One graphql-ws client following every run (runsChanged): when it first saw each run COMPLETED. */
+async function subscribeRunsChanged(
+  serviceUrl: string,
+): Promise<{ completed: Map<string, number>; close(): void }> {
+  const completed = new Map<string, number>();
+  const client = createClient({
+    url: `${serviceUrl.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${TOKEN}` },
+    retryAttempts: 0,
+  });
+  const off = client.subscribe<{ runsChanged: { run: { id: string; status: string } } }>(
+    { query: 'subscription { runsChanged { seq run { id status } } }' },
+    {
+      next: (message) => {
+        const run = message.data?.runsChanged.run;
+        if (run?.status === 'COMPLETED' && !completed.has(run.id)) completed.set(run.id, Date.now());
+      },
+      error: (error) => log(`  runsChanged subscriber failed: ${JSON.stringify(error)}`),
+      complete: () => {},
+    },
+  );
+  await new Promise<void>((resolve) => client.on('connected', () => resolve()));
+  return {
+    completed,
+    close: () => {
+      off();
+      void client.dispose();
+    },
+  };
+}
+
+/** The pull-request event upstream → the subscriber's COMPLETED, per released run that completed. */
+async function completionReceipts(
+  simUrl: string,
+  client: pg.Client,
+  released: Map<string, { up: Upstream; at: number }>,
+  heard: Map<string, number>,
+  end: number,
+): Promise<NonNullable<PollerBenchResult['receipt']>> {
+  const committed = await completedAt(client, [...released.keys()]);
+  const ms: number[] = [];
+  let lost = 0;
+  await mapLimit([...committed], 16, async ([run_id, at]) => {
+    const receivedAt = heard.get(run_id);
+    if (receivedAt === undefined) {
+      if (at < end - 1000) lost++;
+      return;
+    }
+    const pr = await pullRequestEvent(simUrl, released.get(run_id)!.up.conversationId);
+    if (pr) ms.push(Math.max(0, receivedAt - pr.at));
+  });
+  return { ...percentiles(ms), lost };
+}
+
+/** p50 / p95 / p99 / max in whole milliseconds, and how many values. */
+function percentiles(values: number[]) {
+  const s = summarize(values);
+  return {
+    p50: round(s.p50, 0),
+    p95: round(s.p95, 0),
+    p99: round(s.p99, 0),
+    max: round(s.max, 0),
+    n: values.length,
+  };
+}
+
+/** When each of these runs was first committed COMPLETED (from the bench_history trigger). */
+async function completedAt(client: pg.Client, runIds: string[]): Promise<Map<string, number>> {
+  const { rows } = await client.query<{ run_id: string; at: Date }>(
+    `SELECT run_id, min(at) AS at FROM bench_history WHERE run_id = ANY($1) AND status = 'COMPLETED' GROUP BY run_id`,
+    [runIds],
+  );
+  return new Map(rows.map((r) => [r.run_id, r.at.getTime()]));
+}
 
 /** Completion freshness with push on: the pull-request event upstream → the run COMPLETED. */
 async function pushSummary(
@@ -510,31 +627,17 @@ async function pushSummary(
     cpuUs: number;
   },
 ): Promise<PushBenchResult> {
-  const { rows } = await client.query<{ run_id: string; at: Date }>(
-    `SELECT run_id, min(at) AS at FROM bench_history WHERE run_id = ANY($1) AND status = 'COMPLETED' GROUP BY run_id`,
-    [[...released.keys()]],
-  );
-  const completedAt = new Map(rows.map((r) => [r.run_id, r.at.getTime()]));
+  const committed = await completedAt(client, [...released.keys()]);
   const all: number[] = [];
   const lost: number[] = [];
   await mapLimit([...released.values()], 16, async ({ up }) => {
     const pr = await pullRequestEvent(simUrl, up.conversationId);
-    const done = completedAt.get(up.runId);
+    const done = committed.get(up.runId);
     if (!pr || done === undefined) return;
     const ms = Math.max(0, done - pr.at);
     all.push(ms);
     if (lostEvents.has(pr.id)) lost.push(ms);
   });
-  const pick = (values: number[]) => {
-    const s = summarize(values);
-    return {
-      p50: round(s.p50, 0),
-      p95: round(s.p95, 0),
-      p99: round(s.p99, 0),
-      max: round(s.max, 0),
-      n: values.length,
-    };
-  };
   return {
     batchesSent: counts.sent,
     batchesLost: counts.lost,
@@ -543,7 +646,7 @@ async function pushSummary(
     pushesPerSec: round(counts.sent / counts.seconds, 1),
     cpuUsPerPushedEvent: counts.events ? round(counts.cpuUs / counts.events, 0) : 0,
     finished: counts.finished,
-    completion: pick(all),
-    completionLost: pick(lost),
+    completion: percentiles(all),
+    completionLost: percentiles(lost),
   };
 }

@@ -1,6 +1,6 @@
 import { type ActivityItem, MAX_MESSAGE_CHARS } from '../runs/activity.js';
 import { findPullRequests } from '../runs/pull-requests.js';
-import type { Outcome } from '../runs/upstream.js';
+import { finalTextOf, type Outcome } from '../runs/upstream.js';
 import { v0Activity } from './activity.js';
 import { toChangedFiles } from './changes.js';
 import {
@@ -201,8 +201,7 @@ export class V0Driver implements OpenHandsDriver {
 
   /** The finish event's answer (from the events read) and `/git/changes` of the conversation. */
   async outcome(run: UpstreamRun): Promise<Outcome> {
-    const cursor: Cursor | null = run.eventCursor ? JSON.parse(run.eventCursor) : null;
-    const summary = cursor?.finalText ?? null;
+    const summary = finalTextOf(run.eventCursor);
     if (!run.conversationId) return { summary, changedFiles: null };
     try {
       const response = await this.http.request({

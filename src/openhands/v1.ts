@@ -1,6 +1,6 @@
 import { type ActivityItem, MAX_MESSAGE_CHARS } from '../runs/activity.js';
 import { findPullRequests } from '../runs/pull-requests.js';
-import type { Outcome } from '../runs/upstream.js';
+import { finalTextOf, type Outcome } from '../runs/upstream.js';
 import { repositoryDir, v1Activity, v1MessageText } from './activity.js';
 import { toChangedFiles } from './changes.js';
 import {
@@ -412,8 +412,7 @@ export class V1Driver implements OpenHandsDriver {
 
   /** The agent server's final answer and git changes, falling back to the events read so far. */
   async outcome(run: UpstreamRun): Promise<Outcome> {
-    const cursor: Cursor | null = run.eventCursor ? JSON.parse(run.eventCursor) : null;
-    const fallback: Outcome = { summary: cursor?.finalText ?? null, changedFiles: null };
+    const fallback: Outcome = { summary: finalTextOf(run.eventCursor), changedFiles: null };
     if (!run.conversationId) return fallback;
     const conversation = await this.requireConversation(run).catch(() => null);
     const agentServer = conversation ? agentServerOf(conversation) : undefined;

@@ -5,8 +5,8 @@
  * add only what pushes need — which pushed status is newer, and how often a pushed-to run is still
  * polled. Pure: no clock, database or network.
  */
-import type { Run } from '../generated/prisma/client.js';
-import { type LifecycleRules, observed, type RunChange } from './lifecycle.js';
+import type { Prisma, Run } from '../generated/prisma/client.js';
+import { type LifecycleRules, observed, owingOutcome, type RunChange } from './lifecycle.js';
 import type { Snapshot } from './upstream.js';
 
 /** How polling yields to pushes (OPENHANDS_PUSH_QUIET_MS, OPENHANDS_RECONCILE_MS). */
@@ -44,7 +44,8 @@ export function isNewerStatus(at: string, applied: string | null): boolean {
  * that owes an upstream stop keeps its schedule.
  */
 export function pushed(run: Run, push: Push, rules: LifecycleRules & ReconcileRules, now: Date): RunChange {
-  const change = observed(run, push.snapshot, rules, now);
+  // The end seen in a push: the outcome is read by the poller (owingOutcome sets the poll to now).
+  const change = owingOutcome(run, observed(run, push.snapshot, rules, now), now);
   const set: NonNullable<RunChange['set']> = {
     ...change.set,
     pushedAt: now,
@@ -62,7 +63,20 @@ export function pushed(run: Run, push: Push, rules: LifecycleRules & ReconcileRu
   ) {
     set.nextPollAt = reconcileAt;
   }
+  const summary = lateSummary(run, push.snapshot);
+  if (summary) set.outcome = summary;
   return { ...change, set };
+}
+
+/**
+ * The agent's finish message pushed after its outcome was read (the pull request ends the run, and
+ * its outcome is read, before the agent's last turn): it becomes the outcome's missing summary.
+ */
+function lateSummary(run: Run, snapshot: Snapshot): Prisma.InputJsonObject | undefined {
+  const outcome = run.outcome as Prisma.JsonObject | null;
+  if (!outcome || typeof outcome !== 'object' || outcome.summary != null || !snapshot.finalMessage)
+    return undefined;
+  return { ...outcome, summary: snapshot.finalMessage } as Prisma.InputJsonObject;
 }
 
 function pushedRecently(run: Pick<Run, 'pushedAt'>, rules: ReconcileRules, now: Date): boolean {

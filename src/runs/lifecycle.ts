@@ -128,6 +128,21 @@ export function appendsEvent(run: Run, change: RunChange): boolean {
  * Whether writing `change` would leave the row exactly as it is: no event, and every column it sets
  * already holds that plain value (an update operation such as `{ increment: 1 }` always writes).
  */
+/** Whether `change` ends the agent's work on a run that has no outcome yet: final, or its PR found. */
+export function endsWork(run: Run, change: RunChange): boolean {
+  if (run.outcome || !run.conversationId || isFinal(run.status)) return false;
+  return (change.status !== undefined && isFinal(change.status)) || Boolean(change.set?.prUrl);
+}
+
+/**
+ * A change decided outside a poll (a push, a forge webhook) that ends the agent's work: the poller
+ * reads the outcome soon, before the sandbox goes away, as it does when a poll sees the end.
+ */
+export function owingOutcome(run: Run, change: RunChange, now: Date): RunChange {
+  if (!endsWork(run, change)) return change;
+  return { ...change, set: { ...change.set, outcomePending: true, nextPollAt: now } };
+}
+
 export function changesNothing(run: Run, change: RunChange): boolean {
   if (appendsEvent(run, change)) return false;
   for (const [key, value] of Object.entries(change.set ?? {})) {
@@ -527,6 +542,7 @@ export function pullRequestReported(
   run: Run,
   change: PullRequestChange,
   pr: ReportedPullRequest,
+  now: Date = new Date(),
 ): PullRequestDecision {
   const active = !isFinal(run.status);
   // A run that is (or becomes) COMPLETED describes its request in the phase; a failed one keeps "Failed".
@@ -540,7 +556,7 @@ export function pullRequestReported(
       return {
         outcome: 'COMPLETED_RUN',
         detail: `run completed with ${pr.url}`,
-        change: completeWithPullRequest(pr, set),
+        change: owingOutcome(run, completeWithPullRequest(pr, set), now),
       };
     }
     // An ended run never becomes active again; keep the request for operators to see.
@@ -572,7 +588,7 @@ export function pullRequestReported(
     return {
       outcome: 'COMPLETED_RUN',
       detail: state !== current ? `pull request ${current} → ${state}` : `run completed with ${pr.url}`,
-      change: completeWithPullRequest({ ...pr, state }, { ...fill, prState: state }),
+      change: owingOutcome(run, completeWithPullRequest({ ...pr, state }, { ...fill, prState: state }), now),
     };
   }
   if (state !== current) {

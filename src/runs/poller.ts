@@ -1,10 +1,10 @@
-import type { Prisma } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
 import {
   appendsEvent,
   COUNT_START_ATTEMPT,
   changesNothing,
   deliveryFailed,
+  endsWork,
   faulted,
   type LifecycleRules,
   messageDelivered,
@@ -22,7 +22,14 @@ import { mapLimit, Pacer } from './pacing.js';
 import { promptForAgent } from './run-marker.js';
 import { isFinal } from './status.js';
 import type { Run, RunMessage, RunStore } from './store/index.js';
-import type { Outcome, Snapshot, StartResult, Upstream, UpstreamRun } from './upstream.js';
+import {
+  finalTextOf,
+  type Outcome,
+  type Snapshot,
+  type StartResult,
+  type Upstream,
+  type UpstreamRun,
+} from './upstream.js';
 
 export interface PollerOptions extends LifecycleRules, ReconcileRules {
   /** Identifies this replica in lease columns. */
@@ -129,8 +136,10 @@ export class Poller {
     const stops = runs.filter((r) => r.stopPending);
     const starts = runs.filter((r) => !r.stopPending && r.status === 'QUEUED');
     const polls = runs.filter((r) => !r.stopPending && !isFinal(r.status) && r.status !== 'QUEUED');
+    const outcomes = runs.filter((r) => !r.stopPending && isFinal(r.status) && r.outcomePending);
     await Promise.all([
       mapLimit(stops, CONCURRENCY, (run) => this.guard(run, () => this.stopUpstream(run))),
+      mapLimit(outcomes, CONCURRENCY, (run) => this.guard(run, () => this.fetchOutcome(run))),
       mapLimit(starts, CONCURRENCY, (run) => this.guard(run, () => this.startUpstream(run))),
       // Messages first, so a poll in the same round can already see the agent working again.
       this.deliverMessages(polls)
@@ -138,7 +147,7 @@ export class Poller {
         .then(() => this.pollUpstream(polls)),
     ]);
     // Claimed rows that matched no group (finished meanwhile) still get their lease back.
-    const handled = new Set([...stops, ...starts, ...polls].map((r) => r.id));
+    const handled = new Set([...stops, ...starts, ...polls, ...outcomes].map((r) => r.id));
     const rest = runs.filter((r) => !handled.has(r.id));
     await mapLimit(rest, CONCURRENCY, (run) =>
       this.guard(run, async () => {
@@ -216,8 +225,8 @@ export class Poller {
     // A run that ended without a poll seeing it (cancelled by a client) gets its outcome before the stop.
     const outcome =
       !run.outcome && run.conversationId && isFinal(run.status) ? await this.readOutcome(run) : undefined;
-    const withOutcome = (change: RunChange) =>
-      outcome ? { ...change, set: { ...change.set, outcome } } : change;
+    const withOutcome = (change: RunChange, current: Run) =>
+      outcome ? withReadOutcome(change, outcome, current) : change;
     let stoppedUpstream: boolean;
     try {
       stoppedUpstream = await this.upstream.driver(run.apiVersion).stop(toUpstream(run));
@@ -227,13 +236,23 @@ export class Poller {
         { runId: run.id, err: error, attempts: change.set?.stopAttempts, giveUp: !change.set?.stopPending },
         'stopping the conversation upstream failed',
       );
-      await this.release(run.id, (current) => (current.outcome ? change : withOutcome(change)));
+      await this.release(run.id, (current) => (current.outcome ? change : withOutcome(change, current)));
       return;
     }
     await this.release(run.id, (current) =>
-      current.outcome ? stopped(stoppedUpstream) : withOutcome(stopped(stoppedUpstream)),
+      current.outcome ? stopped(stoppedUpstream) : withOutcome(stopped(stoppedUpstream), current),
     );
     if (stoppedUpstream) this.log.info({ runId: run.id }, 'conversation stopped upstream');
+  }
+
+  /** A run that ended by a push or a forge webhook: its outcome, read once, as a poll would have. */
+  private async fetchOutcome(run: Run): Promise<void> {
+    const outcome = run.outcome ? undefined : await this.readOutcome(run);
+    await this.release(run.id, (current) =>
+      outcome && !current.outcome
+        ? withReadOutcome({}, outcome, current)
+        : { set: { outcomePending: false } },
+    );
   }
 
   /**
@@ -340,6 +359,7 @@ export class Poller {
   ): Promise<Run[]> {
     const now = new Date();
     const idle = group.filter((run) => {
+      if (run.outcomePending) return false; // its outcome is read on the locked path
       const result = results.get(run.id);
       if (!result || result instanceof Error) return false;
       const decided = observed(run, result, this.options, now);
@@ -376,20 +396,21 @@ export class Poller {
         ? { set: { nextPollAt: new Date(Date.now() + this.options.intervalMs) } }
         : observed(run, snap, this.options, new Date());
     const decided = decide(claimed);
-    if (!appendsEvent(claimed, decided)) {
+    const owesOutcome = (run: Run, change: RunChange) =>
+      !run.outcome && (run.outcomePending || endsWork(run, change));
+    if (!appendsEvent(claimed, decided) && !claimed.outcomePending) {
       const set = { nextPollAt: this.nextPoll(claimed), ...decided.set };
       if (await this.store.releaseUnchangedRun(this.options.owner, claimed, set)) return;
     }
     // The outcome is read once, as the run ends or its pull request opens: before the sandbox stops.
-    const outcome = endsWork(claimed, decided) ? await this.readOutcome(claimed, snap) : undefined;
+    const outcome = owesOutcome(claimed, decided) ? await this.readOutcome(claimed, snap) : undefined;
     await this.release(claimed.id, (run) => {
       const change = decide(run);
-      if (outcome && !run.outcome && endsWork(run, change)) change.set = { ...change.set, outcome };
-      return change;
+      return outcome && owesOutcome(run, change) ? withReadOutcome(change, outcome, run) : change;
     });
   }
 
-  private async readOutcome(run: Run, snap?: Snapshot): Promise<Prisma.InputJsonValue> {
+  private async readOutcome(run: Run, snap?: Snapshot): Promise<ReadOutcome> {
     const upstream = { ...toUpstream(run), eventCursor: snap?.eventCursor ?? run.eventCursor };
     let outcome: Outcome;
     try {
@@ -413,10 +434,15 @@ export class Poller {
 
 const LEASE_RELEASED = { leaseOwner: null, leaseExpiresAt: null } as const;
 
-/** Whether `change` ends the agent's work on a run that has no outcome yet: final, or its PR found. */
-function endsWork(run: Run, change: RunChange): boolean {
-  if (run.outcome || !run.conversationId || isFinal(run.status)) return false;
-  return (change.status !== undefined && isFinal(change.status)) || Boolean(change.set?.prUrl);
+type ReadOutcome = Outcome & { fetchedAt: string };
+
+/**
+ * The outcome written with `change` on the locked row `current`. A finish message pushed while the
+ * outcome was being read (it is in the row's cursor by now) fills a summary the read did not find.
+ */
+function withReadOutcome(change: RunChange, outcome: ReadOutcome, current: Run): RunChange {
+  const summary = outcome.summary ?? finalTextOf(current.eventCursor);
+  return { ...change, set: { ...change.set, outcome: { ...outcome, summary }, outcomePending: false } };
 }
 
 function toUpstream(run: Run, askForMarker = false): UpstreamRun {

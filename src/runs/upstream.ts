@@ -73,6 +73,16 @@ export interface Outcome {
 
 export type FileChange = 'ADDED' | 'MODIFIED' | 'DELETED' | 'RENAMED';
 
+/**
+ * The agent's final answer so far (its finish message, else its last message), which every driver
+ * keeps in its own cursor JSON (Run.eventCursor) as `finalText`, and pushes update too.
+ */
+export function finalTextOf(eventCursor: string | null): string | null {
+  if (!eventCursor) return null;
+  const { finalText } = JSON.parse(eventCursor) as { finalText?: unknown };
+  return typeof finalText === 'string' ? finalText : null;
+}
+
 export interface UpstreamDriver {
   readonly version: string;
   start(run: UpstreamRun): Promise<StartResult>;

@@ -103,7 +103,7 @@ export class WebhookService {
     const result = await this.runs.transition(
       match.run.id,
       (run) => {
-        decision = pullRequestReported(run, change, reported);
+        decision = pullRequestReported(run, change, reported, new Date());
         return decision.change;
       },
       (tx) =>

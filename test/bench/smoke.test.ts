@@ -57,6 +57,11 @@ describe('benchmarks (smoke sizes)', () => {
         true,
       );
       expect(p.doublePolls).toBe(0);
+      // V1: every completion committed well before the end reached the runsChanged subscriber.
+      if (p.options.apiVersion === 'v1') {
+        expect(p.receipt.lost).toBe(0);
+        if (p.receipt.n > 0) expect(finite(p.receipt.p95)).toBe(true);
+      } else expect(p.receipt).toBeUndefined();
     }
     expect(r.poller.map((p: { options: { apiVersion: string } }) => p.options.apiVersion).sort()).toEqual([
       'v0',

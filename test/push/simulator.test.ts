@@ -108,10 +108,24 @@ describe('runs driven by pushes', () => {
     expect(done.status).toBe('COMPLETED');
     expect(done.pullRequest?.url).toContain('/pull/');
     expectSaneTimeline(await getRun(service.graphqlUrl, run.id));
+    // The outcome a poll would have read at the end: the poller reads it once after the push.
+    const outcome = await waitFor('the outcome', async () => {
+      const res = await gql(
+        service.graphqlUrl,
+        'query($id: ID!) { run(id: $id) { outcome { summary fetchedAt } } }',
+        {
+          id: run.id,
+        },
+      );
+      return res.data?.run.outcome ?? undefined;
+    });
+    expect(outcome.summary).toContain('/pull/');
+    expect(sim.requests.filter((r) => r.path.endsWith('/agent_final_response'))).toHaveLength(1);
     // A poll already claimed at the first push may still read once (and, released with the row
-    // it claimed, schedule one more at the poll interval); nothing after that.
-    expect(conversationReads(sim, firstPush)).toBeLessThanOrEqual(2);
-    expect(conversationReads(sim) - readsAtFirstPush).toBeLessThanOrEqual(2);
+    // it claimed, schedule one more at the poll interval); after that only the outcome read, which
+    // finds the conversation's agent server with one conversation read.
+    expect(conversationReads(sim, firstPush)).toBeLessThanOrEqual(3);
+    expect(conversationReads(sim) - readsAtFirstPush).toBeLessThanOrEqual(3);
     // The agent's final execution_status (after the pull request completed the run) is applied too.
     await waitFor(
       'a pushed status to be applied',

@@ -87,6 +87,7 @@ function makeRun(overrides: Partial<Run> = {}): Run {
     faultCount: 0,
     stopAttempts: 0,
     stopPending: false,
+    outcomePending: false,
     errorCode: null,
     errorMessage: null,
     errorRetryable: null,
@@ -1192,6 +1193,7 @@ describe('pullRequestReported', () => {
         run,
         state === 'MERGED' ? 'MERGED' : 'OPENED',
         reported({ state }),
+        NOW,
       );
       expect(decision).toEqual({
         outcome: 'COMPLETED_RUN',
@@ -1200,7 +1202,15 @@ describe('pullRequestReported', () => {
           status: 'COMPLETED',
           phase,
           event: { type: 'PULL_REQUEST', message: `${phase}: ${URL}`, data: webhookData(state) },
-          set: { ...prColumns, prState: state, blipCount: 0, blipSince: null },
+          // The work ended outside a poll: the poller reads the outcome at once.
+          set: {
+            ...prColumns,
+            prState: state,
+            blipCount: 0,
+            blipSince: null,
+            outcomePending: true,
+            nextPollAt: NOW,
+          },
         },
       });
       const { row, event } = written(run, decision.change);
@@ -1212,6 +1222,16 @@ describe('pullRequestReported', () => {
         prState: state,
       });
       expect(event?.type).toBe('PULL_REQUEST');
+    });
+
+    it('owes no outcome read when the outcome is already there or there is no conversation to read', () => {
+      const read = { summary: 'Done', changedFiles: [], fetchedAt: NOW.toISOString() };
+      for (const run of [makeRun({ outcome: read }), makeRun({ conversationId: null })]) {
+        const { change } = pullRequestReported(run, 'OPENED', reported(), NOW);
+        expect(change?.status).toBe('COMPLETED');
+        expect(change?.set).not.toHaveProperty('outcomePending');
+        expect(change?.set).not.toHaveProperty('nextPollAt');
+      }
     });
 
     it.each([
@@ -1398,7 +1418,7 @@ describe('pullRequestReported', () => {
     'attached to a still active run (%s + %s): COMPLETED_RUN',
     (prState, change, state, detail, phase) => {
       const run = makeRun({ status: 'RUNNING', prUrl: URL, prProvider: 'GITHUB', prNumber: 7, prState });
-      const decision = pullRequestReported(run, change, reported({ state }));
+      const decision = pullRequestReported(run, change, reported({ state }), NOW);
       expect(decision).toEqual({
         outcome: 'COMPLETED_RUN',
         detail,
@@ -1412,6 +1432,8 @@ describe('pullRequestReported', () => {
             prState: state,
             blipCount: 0,
             blipSince: null,
+            outcomePending: true,
+            nextPollAt: NOW,
           },
         },
       });

@@ -38,6 +38,9 @@ function run(overrides: Partial<Run> = {}): Run {
     blipCount: 0,
     blipSince: null,
     stopPending: false,
+    outcomePending: false,
+    conversationId: 'c0ffee00c0ffee00c0ffee00c0ffee00',
+    outcome: null,
     nextPollAt: NOW,
     pushedAt: null,
     pushStatusAt: null,
@@ -166,13 +169,16 @@ describe('a pushed question (finished after a plain agent message)', () => {
     expect(change.set?.nextPollAt).toEqual(NOW);
   });
 
-  it('completes the run when the turn ended with a finish action', () => {
-    const { written } = decide(run(), [
+  it('completes the run when the turn ended with a finish action, and owes its outcome to the poller', () => {
+    const { written } = decide(run({ nextPollAt: new Date(NOW.getTime() + 60_000) }), [
       agentSays('Which branch should I use?', '2026-03-01T11:59:57', 'm1'),
       finishes('2026-03-01T11:59:58', 'f1'),
       state('finished', '2026-03-01T11:59:59', 's1'),
     ]);
     expect(written.data.status).toBe('COMPLETED');
+    // A poll that saw the end would have read the outcome: the poller does it at once instead.
+    expect(written.data.outcomePending).toBe(true);
+    expect(written.data.nextPollAt).toEqual(NOW);
   });
 });
 
@@ -197,11 +203,32 @@ describe('pushed state through the lifecycle', () => {
     }
   });
 
-  it('keeps a final run final', () => {
+  it('gives an outcome read before the agent finished its pushed finish message as summary, once', () => {
+    const fetchedAt = '2026-03-01T11:59:50.000Z';
+    const read = { summary: null, changedFiles: [{ path: 'a.ts', change: 'M' }], fetchedAt };
+    const completed = run({ status: 'COMPLETED', percent: 100, phase: 'Pull request opened', outcome: read });
+    const finish: V1Event = {
+      id: 'f1',
+      timestamp: '2026-03-01T11:59:58',
+      source: 'agent',
+      kind: 'ActionEvent',
+      tool_name: 'finish',
+      action: { kind: 'FinishAction', message: 'Opened the pull request.' },
+    };
+    const { written } = decide(completed, [finish]);
+    expect(written.data.outcome).toEqual({ ...read, summary: 'Opened the pull request.' });
+    expect(written.data.status).toBeUndefined();
+    // A summary already there stays.
+    const summarised = run({ ...completed, outcome: { ...read, summary: 'Earlier answer' } });
+    expect(decide(summarised, [finish]).written.data.outcome).toBeUndefined();
+  });
+
+  it('keeps a final run final, and owes no second outcome read', () => {
     const done = run({ status: 'COMPLETED', percent: 100, phase: 'Finished' });
     const { written } = decide(done, [state('running', '2026-03-01T11:59:59')]);
     expect(written.data.status).toBeUndefined();
     expect(written.event).toBeUndefined();
+    expect(written.data.outcomePending).toBeUndefined();
   });
 
   it('believes a pushed error at once (no blip tolerance): the agent server said so itself', () => {

@@ -79,6 +79,28 @@ describe('GitHub webhooks', () => {
       expect(row.data).toMatchObject({ matchedBy: 'RUN_ID' });
     });
 
+    test('the run completed by the webhook still gets its outcome, read once by the poller', async ({
+      service,
+      sim,
+    }) => {
+      const outcome = await waitFor('the outcome', async () => {
+        const res = await gql(
+          service.graphqlUrl,
+          'query($id: ID!) { run(id: $id) { outcome { summary fetchedAt changedFiles { path } } } }',
+          {
+            id: runId,
+          },
+        );
+        return res.data?.run.outcome ?? undefined;
+      });
+      expect(Date.parse(outcome.fetchedAt)).toBeGreaterThan(0);
+      const finalResponseReads = () =>
+        sim.requests.filter((r) => r.path.endsWith('/agent_final_response')).length;
+      expect(finalResponseReads()).toBe(1);
+      const [row] = await service.app.database.prisma.run.findMany({ where: { id: runId } });
+      expect(row.outcomePending).toBe(false);
+    });
+
     test('a redelivery of the same id is acknowledged and changes nothing', async ({ service }) => {
       const before = await readRun(service, runId);
       const res = await postGitHub(service, pullRequestPayload('opened', shape()), { deliveryId: opened });

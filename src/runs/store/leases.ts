@@ -31,6 +31,7 @@ export async function releaseIdleRuns(
       id: { in: ids },
       leaseOwner: owner,
       stopPending: false,
+      outcomePending: false,
       status: { in: [...UPSTREAM_ACTIVE_STATUSES] },
       // A push since the read began takes the locked path (the poll's reading is older).
       OR: [{ pushedAt: null }, { pushedAt: { lte: readAt } }],

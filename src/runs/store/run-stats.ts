@@ -1,7 +1,6 @@
-import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
-import { type RunStatus, sqlStatusList, UPSTREAM_ACTIVE_STATUSES } from '../status.js';
-
-const active = Prisma.raw(sqlStatusList(UPSTREAM_ACTIVE_STATUSES));
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { RunStatus } from '../status.js';
+import { OWES_POLLER_WORK } from './claim-due-runs.js';
 
 /** How many runs are in each status (statuses without runs are absent). */
 export async function countRunsByStatus(
@@ -13,10 +12,10 @@ export async function countRunsByStatus(
 
 /** Seconds the most overdue run has waited for a poll; 0 when none is overdue. */
 export async function pollLagSeconds(prisma: PrismaClient): Promise<number> {
-  // Same condition as claimDueRuns: active (or owing a stop), due, and not leased.
+  // Same condition as claimDueRuns: owing work, due, and not leased.
   const [row] = await prisma.$queryRaw<Array<{ lag: number | null }>>`
     SELECT EXTRACT(EPOCH FROM now() - min("nextPollAt"))::float8 AS lag FROM "Run"
-    WHERE ("status" IN (${active}) OR "stopPending") AND "nextPollAt" <= now()
+    WHERE ${OWES_POLLER_WORK} AND "nextPollAt" <= now()
       AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now())`;
   return Math.max(0, row?.lag ?? 0);
 }
