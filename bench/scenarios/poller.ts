@@ -17,8 +17,8 @@
  * another replica than the one that receives pushes when there are several — from the upstream event
  * that carries the pull request URL to the subscriber's first message with the run COMPLETED. Not
  * every row change reaches clients (a poll that only advances the reading position publishes
- * nothing), so this is measured on the change every client waits for. `lost`: runs whose COMPLETED
- * was committed over a second before the end but never reached the subscriber (must be 0).
+ * nothing), so this is measured on the change every client waits for. `lost`: runs committed COMPLETED
+ * before the end that the subscriber had not received 5 s later (must be 0).
  *
  * Upstream cost comes from the simulator's request log (every runner request, arrival time), DB load
  * from pg_stat_database deltas; double-polls from a trigger on lease claims: a claim that takes a
@@ -414,15 +414,22 @@ export async function pollerBench(options: PollerBenchOptions): Promise<PollerBe
     const seconds = (t1 - t0) / 1000;
     log(`  measured ${round(seconds)} s; ${released.size} changes; stopping instances`);
     const pushed1 = { ...(sim.pusher?.stats ?? {}) };
+    // Completions committed before the end may still be on their way to the subscriber: up to 5 s.
+    const committedBefore = [...(await completedAt(client, [...released.keys()]))]
+      .filter(([, at]) => at < t1)
+      .map(([id]) => id);
+    const graceUntil = Date.now() + 5000;
+    while (Date.now() < graceUntil && committedBefore.some((id) => !subscriber.completed.has(id)))
+      await sleep(50);
     subscriber.close();
     const finals = await client.query<{ id: string; status: string }>(
       `SELECT id, status::text FROM "Run" WHERE id = ANY($1) AND status IN ('COMPLETED','FAILED','CANCELLED','TIMED_OUT')`,
       [[...released.keys()]],
     );
     let ceiling: PushCeilingResult[] | undefined;
-    if (options.push && options.ceiling) {
+    const idle = upstream.filter((u) => !released.has(u.runId)).map((u) => u.conversationId);
+    if (options.push && options.ceiling && idle.length > 0) {
       const { connections, durationMs } = options.ceiling;
-      const idle = upstream.filter((u) => !released.has(u.runId)).map((u) => u.conversationId);
       ceiling = [];
       for (const eventsPerBatch of options.ceiling.eventsPerBatch) {
         log(
@@ -557,7 +564,20 @@ async function subscribeRunsChanged(
       complete: () => {},
     },
   );
-  await new Promise<void>((resolve) => client.on('connected', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error('runsChanged subscriber: no connection within 10 s')),
+      10_000,
+    );
+    client.on('connected', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.on('closed', () => {
+      clearTimeout(timer);
+      reject(new Error('runsChanged subscriber: connection closed'));
+    });
+  });
   return {
     completed,
     close: () => {
@@ -581,7 +601,7 @@ async function completionReceipts(
   await mapLimit([...committed], 16, async ([run_id, at]) => {
     const receivedAt = heard.get(run_id);
     if (receivedAt === undefined) {
-      if (at < end - 1000) lost++;
+      if (at < end) lost++;
       return;
     }
     const pr = await pullRequestEvent(simUrl, released.get(run_id)!.up.conversationId);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../logger.js';
-import { RUN_EVENTS_CHANNEL, type RunNotice, type RunStore } from '../runs/store/index.js';
+import { noticesOf, RUN_EVENTS_CHANNEL, type RunNotice, type RunStore } from '../runs/store/index.js';
 
 export interface NoticeListener {
   notice(notice: RunNotice): void;
@@ -39,9 +39,8 @@ export class LocalBus extends Fanout {
 
   constructor(store: RunStore) {
     super();
-    this.off = store.onEvents(({ run, events }) => {
-      for (const e of events)
-        this.deliver({ runId: run.id, projectId: run.projectId, seq: e.seq, status: e.status });
+    this.off = store.onEvents((result) => {
+      for (const notice of noticesOf(result)) this.deliver(notice);
     });
   }
 

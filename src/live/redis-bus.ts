@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { RunNotice, RunStore } from '../runs/store/index.js';
+import { noticesOf, type RunNotice, type RunStore } from '../runs/store/index.js';
 import { Fanout } from './bus.js';
 
 /**
@@ -49,11 +49,10 @@ export class RedisBus extends Fanout {
         });
       });
     });
-    this.off = store.onEvents(({ run, events }) => {
-      for (const e of events) {
-        const notice: RunNotice = { runId: run.id, projectId: run.projectId, seq: e.seq, status: e.status };
+    this.off = store.onEvents((result) => {
+      for (const notice of noticesOf(result)) {
         this.publisher.publish(this.channel, JSON.stringify(notice)).catch((error: Error) => {
-          this.log.warn({ err: error, runId: run.id }, 'could not publish a run notice to redis');
+          this.log.warn({ err: error, runId: notice.runId }, 'could not publish a run notice to redis');
         });
       }
     });

@@ -226,6 +226,7 @@ export function pushedSnapshot(
     newEvents: state.newEvents,
     pullRequests: state.pullRequests,
     finalMessage: state.finalMessage,
+    ...(state.lastAgent === 'finish' && state.finalMessage ? { finalIsFinish: true } : {}),
     doing: state.activity,
     ...(activity.length > 0 ? { activity } : {}),
     ...(lastMessage && endedWithMessage ? { question: lastMessage } : {}),

@@ -41,7 +41,7 @@ export function isNewerStatus(at: string, applied: string | null): boolean {
  * What a push means for the run: what the same state seen by a poll means, plus the push's marks.
  * The first push after a quiet spell moves the next poll out to the reconciliation interval
  * (later pushes leave it be, so a run that keeps pushing is still reconciled that often); a run
- * that owes an upstream stop keeps its schedule.
+ * that owes an upstream stop or an outcome read keeps its schedule.
  */
 export function pushed(run: Run, push: Push, rules: LifecycleRules & ReconcileRules, now: Date): RunChange {
   // The end seen in a push: the outcome is read by the poller (owingOutcome sets the poll to now).
@@ -52,11 +52,12 @@ export function pushed(run: Run, push: Push, rules: LifecycleRules & ReconcileRu
     ...(push.statusAt ? { pushStatusAt: push.statusAt } : {}),
   };
   const reconcileAt = new Date(now.getTime() + pollDelay({ pushedAt: now }, rules, now));
-  const stopOwed = run.stopPending || set.stopPending === true;
+  // A run that owes an upstream stop or an outcome read is due for that, not for reconciliation.
+  const workOwed = run.stopPending || set.stopPending === true || run.outcomePending;
   if (push.readNow) {
     set.nextPollAt = now;
   } else if (
-    !stopOwed &&
+    !workOwed &&
     !pushedRecently(run, rules, now) &&
     set.nextPollAt === undefined &&
     run.nextPollAt < reconcileAt
@@ -69,14 +70,16 @@ export function pushed(run: Run, push: Push, rules: LifecycleRules & ReconcileRu
 }
 
 /**
- * The agent's finish message pushed after its outcome was read (the pull request ends the run, and
- * its outcome is read, before the agent's last turn): it becomes the outcome's missing summary.
+ * The agent's last turn pushed after its outcome was read (the pull request ends the run, and its
+ * outcome is read, before that turn): a finish message becomes the summary; a plain message only
+ * stands in while there is none.
  */
 function lateSummary(run: Run, snapshot: Snapshot): Prisma.InputJsonObject | undefined {
   const outcome = run.outcome as Prisma.JsonObject | null;
-  if (!outcome || typeof outcome !== 'object' || outcome.summary != null || !snapshot.finalMessage)
-    return undefined;
-  return { ...outcome, summary: snapshot.finalMessage } as Prisma.InputJsonObject;
+  const text = snapshot.finalMessage;
+  if (!outcome || typeof outcome !== 'object' || Array.isArray(outcome) || !text) return undefined;
+  const replaces = outcome.summary == null || (snapshot.finalIsFinish === true && outcome.summary !== text);
+  return replaces ? ({ ...outcome, summary: text } as Prisma.InputJsonObject) : undefined;
 }
 
 function pushedRecently(run: Pick<Run, 'pushedAt'>, rules: ReconcileRules, now: Date): boolean {

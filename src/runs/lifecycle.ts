@@ -124,10 +124,6 @@ export function appendsEvent(run: Run, change: RunChange): boolean {
   return (change.activity?.length ?? 0) > 0 || plan(run, change).event !== undefined;
 }
 
-/**
- * Whether writing `change` would leave the row exactly as it is: no event, and every column it sets
- * already holds that plain value (an update operation such as `{ increment: 1 }` always writes).
- */
 /** Whether `change` ends the agent's work on a run that has no outcome yet: final, or its PR found. */
 export function endsWork(run: Run, change: RunChange): boolean {
   if (run.outcome || !run.conversationId || isFinal(run.status)) return false;
@@ -143,6 +139,10 @@ export function owingOutcome(run: Run, change: RunChange, now: Date): RunChange 
   return { ...change, set: { ...change.set, outcomePending: true, nextPollAt: now } };
 }
 
+/**
+ * Whether writing `change` would leave the row exactly as it is: no event, and every column it sets
+ * already holds that plain value (an update operation such as `{ increment: 1 }` always writes).
+ */
 export function changesNothing(run: Run, change: RunChange): boolean {
   if (appendsEvent(run, change)) return false;
   for (const [key, value] of Object.entries(change.set ?? {})) {
@@ -542,7 +542,7 @@ export function pullRequestReported(
   run: Run,
   change: PullRequestChange,
   pr: ReportedPullRequest,
-  now: Date = new Date(),
+  now: Date,
 ): PullRequestDecision {
   const active = !isFinal(run.status);
   // A run that is (or becomes) COMPLETED describes its request in the phase; a failed one keeps "Failed".

@@ -176,7 +176,10 @@ export class Poller {
     return this.store.transition(runId, (run) => {
       if (run.leaseOwner !== owner) return null;
       const decided = decide(run);
-      return { ...decided, set: { nextPollAt: this.nextPoll(run), ...decided?.set, ...LEASE_RELEASED } };
+      // A webhook or push that ended the run while this replica held it left an outcome to read: soon.
+      const outcomeOwed = (decided?.set?.outcomePending ?? run.outcomePending) === true;
+      const nextPollAt = outcomeOwed ? new Date() : this.nextPoll(run);
+      return { ...decided, set: { nextPollAt, ...decided?.set, ...LEASE_RELEASED } };
     });
   }
 

@@ -57,6 +57,8 @@ export interface Snapshot {
   pullRequests: DetectedPullRequest[];
   /** The agent's finish message or last message, if it gave one in this poll. */
   finalMessage?: string;
+  /** `finalMessage` is the agent's finish message (its final answer), not a plain message. */
+  finalIsFinish?: boolean;
   /** What the agent is doing now (e.g. "Agent running commands"). */
   doing?: string;
   /** What the agent did since the last read (messages, tool calls, exit codes), oldest first. */

@@ -98,6 +98,12 @@ describe('runs driven by pushes', () => {
     // Reconciliation is 10 minutes away: after the first push, only pushes can finish the run.
     const { services, sim, db } = await startPushStack({ OPENHANDS_RECONCILE_MS: '600000' });
     const [service] = services;
+    // A list view (runsChanged) open from the start: it must hear of the outcome, which arrives
+    // after the run's last event.
+    const ws = wsClient(service.url);
+    const listed = collectWs<{
+      run: { id: string; status: string; outcome: { summary: string | null } | null };
+    }>(ws, 'subscription { runsChanged { seq run { id status outcome { summary } } } }', {});
     const run = await startRun(service.graphqlUrl, {
       compiledPrompt: 'Fix the bug',
       repository: 'acme/widgets',
@@ -108,8 +114,9 @@ describe('runs driven by pushes', () => {
     expect(done.status).toBe('COMPLETED');
     expect(done.pullRequest?.url).toContain('/pull/');
     expectSaneTimeline(await getRun(service.graphqlUrl, run.id));
-    // The outcome a poll would have read at the end: the poller reads it once after the push.
-    const outcome = await waitFor('the outcome', async () => {
+    // The outcome a poll would have read at the end: the poller reads it once after the push; the
+    // agent's finish, pushed after the pull request, gives it its summary.
+    const outcome = await waitFor('the outcome with its summary', async () => {
       const res = await gql(
         service.graphqlUrl,
         'query($id: ID!) { run(id: $id) { outcome { summary fetchedAt } } }',
@@ -117,10 +124,18 @@ describe('runs driven by pushes', () => {
           id: run.id,
         },
       );
-      return res.data?.run.outcome ?? undefined;
+      return res.data?.run.outcome?.summary ? res.data.run.outcome : undefined;
     });
     expect(outcome.summary).toContain('/pull/');
     expect(sim.requests.filter((r) => r.path.endsWith('/agent_final_response'))).toHaveLength(1);
+    try {
+      await waitFor('runsChanged to carry the outcome', async () =>
+        listed.items.find((item) => item.run.id === run.id && item.run.outcome?.summary),
+      );
+    } finally {
+      listed.stop();
+      await ws.dispose();
+    }
     // A poll already claimed at the first push may still read once (and, released with the row
     // it claimed, schedule one more at the poll interval); after that only the outcome read, which
     // finds the conversation's agent server with one conversation read.

@@ -1241,7 +1241,7 @@ describe('pullRequestReported', () => {
       ['TIMED_OUT', 'Failed'],
     ] as Array<[RunStatus, string]>)('%s: RECORDED, status unchanged, phase %s', (status, phase) => {
       const run = makeRun({ status, phase: 'Failed', percent: 60, finishedAt: ago(MINUTE) });
-      const decision = pullRequestReported(run, 'OPENED', reported());
+      const decision = pullRequestReported(run, 'OPENED', reported(), NOW);
       expect(decision).toEqual({
         outcome: 'RECORDED',
         detail: `run had already ended ${status}; request attached, status unchanged`,
@@ -1266,7 +1266,7 @@ describe('pullRequestReported', () => {
 
   it('a different request: UNCHANGED, not attached', () => {
     const other = reported({ url: 'https://github.com/acme/widgets/pull/8', number: 8 });
-    expect(pullRequestReported(attached(), 'OPENED', other)).toEqual({
+    expect(pullRequestReported(attached(), 'OPENED', other, NOW)).toEqual({
       outcome: 'UNCHANGED',
       detail: `run already has ${URL}; https://github.com/acme/widgets/pull/8 not attached`,
       change: null,
@@ -1283,7 +1283,7 @@ describe('pullRequestReported', () => {
     'state %s + %s: UPDATED_PULL_REQUEST to %s',
     (prState, change, state, phase) => {
       const run = attached({ prState });
-      const decision = pullRequestReported(run, change, reported({ state }));
+      const decision = pullRequestReported(run, change, reported({ state }), NOW);
       expect(decision).toEqual({
         outcome: 'UPDATED_PULL_REQUEST',
         detail: `pull request ${prState ?? 'OPEN'} → ${state}`,
@@ -1301,7 +1301,7 @@ describe('pullRequestReported', () => {
 
   it.each(FINAL_OTHER_THAN_COMPLETED)('a %s run keeps its phase when its request changes state', (status) => {
     const run = attached({ status, phase: 'Timed out', percent: 50 });
-    const decision = pullRequestReported(run, 'MERGED', reported({ state: 'MERGED' }));
+    const decision = pullRequestReported(run, 'MERGED', reported({ state: 'MERGED' }), NOW);
     expect(decision.outcome).toBe('UPDATED_PULL_REQUEST');
     expect(decision.change?.phase).toBeUndefined();
     const { row, event } = written(run, decision.change);
@@ -1311,7 +1311,7 @@ describe('pullRequestReported', () => {
 
   it('PUSHED with a new head sha: UPDATED_PULL_REQUEST with new commits', () => {
     const run = attached();
-    const decision = pullRequestReported(run, 'PUSHED', reported({ headSha: NEW_SHA }));
+    const decision = pullRequestReported(run, 'PUSHED', reported({ headSha: NEW_SHA }), NOW);
     expect(decision).toEqual({
       outcome: 'UPDATED_PULL_REQUEST',
       detail: `new head ${NEW_SHA}`,
@@ -1331,7 +1331,7 @@ describe('pullRequestReported', () => {
 
   it('PUSHED on a request whose head was unknown fills in the branch too', () => {
     const run = attached({ prHeadBranch: null, prHeadSha: null });
-    const decision = pullRequestReported(run, 'PUSHED', reported({ headSha: NEW_SHA }));
+    const decision = pullRequestReported(run, 'PUSHED', reported({ headSha: NEW_SHA }), NOW);
     expect(decision.outcome).toBe('UPDATED_PULL_REQUEST');
     expect(decision.change?.set).toEqual({ prHeadBranch: 'openhands/fix-test', prHeadSha: NEW_SHA });
   });
@@ -1344,7 +1344,7 @@ describe('pullRequestReported', () => {
   ] as Array<[string, PullRequestChange, ReportedPullRequest, PullRequestState]>)(
     '%s: UNCHANGED, nothing new',
     (_what, change, pr, state) => {
-      expect(pullRequestReported(attached(), change, pr)).toEqual({
+      expect(pullRequestReported(attached(), change, pr, NOW)).toEqual({
         outcome: 'UNCHANGED',
         detail: `run already shows the pull request ${state}`,
         change: null,
@@ -1353,7 +1353,7 @@ describe('pullRequestReported', () => {
   );
 
   it('a late OPENED does not reopen a CLOSED request', () => {
-    expect(pullRequestReported(attached({ prState: 'CLOSED' }), 'OPENED', reported())).toEqual({
+    expect(pullRequestReported(attached({ prState: 'CLOSED' }), 'OPENED', reported(), NOW)).toEqual({
       outcome: 'UNCHANGED',
       detail: 'run already shows the pull request CLOSED',
       change: null,
@@ -1367,6 +1367,7 @@ describe('pullRequestReported', () => {
         attached({ prState: 'MERGED' }),
         change,
         reported({ state: 'CLOSED' }),
+        NOW,
       );
       expect(decision).toEqual({
         outcome: 'UNCHANGED',
@@ -1378,7 +1379,7 @@ describe('pullRequestReported', () => {
 
   it('nothing new but the head branch and sha the poller could not know: filled in', () => {
     const run = attached({ prHeadBranch: null, prHeadSha: null });
-    const decision = pullRequestReported(run, 'OPENED', reported());
+    const decision = pullRequestReported(run, 'OPENED', reported(), NOW);
     expect(decision).toEqual({
       outcome: 'UNCHANGED',
       detail: 'run already shows the pull request OPEN; head branch/sha filled in',
@@ -1394,6 +1395,7 @@ describe('pullRequestReported', () => {
       attached({ prHeadSha: null }),
       'OPENED',
       reported({ headSha: null }),
+      NOW,
     );
     expect(decision).toEqual({
       outcome: 'UNCHANGED',
@@ -1407,6 +1409,7 @@ describe('pullRequestReported', () => {
       attached(),
       'MERGED',
       reported({ url: 'https://GitHub.com/acme/widgets/pull/7', state: 'MERGED' }),
+      NOW,
     );
     expect(decision.outcome).toBe('UPDATED_PULL_REQUEST');
   });

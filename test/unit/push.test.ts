@@ -76,6 +76,14 @@ function decide(r: Run, events: V1Event[]) {
   return { change, written: plan(r, change, NOW) };
 }
 
+const agentSays = (text: string, timestamp: string, id: string): V1Event => ({
+  id,
+  timestamp,
+  source: 'agent',
+  kind: 'MessageEvent',
+  llm_message: { role: 'assistant', content: [{ type: 'text', text }] },
+});
+
 describe('agent-server timestamps', () => {
   it('normalises naive microsecond times, Z and offsets to one sortable form', () => {
     expect(normalizeTimestamp('2026-03-01T12:00:00.123456')).toBe('2026-03-01T12:00:00.123456Z');
@@ -126,13 +134,6 @@ describe('reading pushed events', () => {
 });
 
 describe('a pushed question (finished after a plain agent message)', () => {
-  const agentSays = (text: string, timestamp: string, id: string): V1Event => ({
-    id,
-    timestamp,
-    source: 'agent',
-    kind: 'MessageEvent',
-    llm_message: { role: 'assistant', content: [{ type: 'text', text }] },
-  });
   const finishes = (timestamp: string, id: string): V1Event => ({
     id,
     timestamp,
@@ -203,7 +204,7 @@ describe('pushed state through the lifecycle', () => {
     }
   });
 
-  it('gives an outcome read before the agent finished its pushed finish message as summary, once', () => {
+  it('gives an outcome read before the agent’s last turn that turn as summary, a finish over a plain message', () => {
     const fetchedAt = '2026-03-01T11:59:50.000Z';
     const read = { summary: null, changedFiles: [{ path: 'a.ts', change: 'M' }], fetchedAt };
     const completed = run({ status: 'COMPLETED', percent: 100, phase: 'Pull request opened', outcome: read });
@@ -218,9 +219,18 @@ describe('pushed state through the lifecycle', () => {
     const { written } = decide(completed, [finish]);
     expect(written.data.outcome).toEqual({ ...read, summary: 'Opened the pull request.' });
     expect(written.data.status).toBeUndefined();
-    // A summary already there stays.
-    const summarised = run({ ...completed, outcome: { ...read, summary: 'Earlier answer' } });
-    expect(decide(summarised, [finish]).written.data.outcome).toBeUndefined();
+    // A plain message stands in for a missing summary, and never replaces one…
+    const said = decide(completed, [agentSays('Now verifying the build.', '2026-03-01T11:59:57', 'm1')]);
+    expect(said.written.data.outcome).toEqual({ ...read, summary: 'Now verifying the build.' });
+    const summarised = run({ ...completed, outcome: { ...read, summary: 'Now verifying the build.' } });
+    expect(
+      decide(summarised, [agentSays('Anything else?', '2026-03-01T11:59:59', 'm2')]).written.data.outcome,
+    ).toBeUndefined();
+    // …while the finish message, the final answer, does.
+    expect(decide(summarised, [finish]).written.data.outcome).toEqual({
+      ...read,
+      summary: 'Opened the pull request.',
+    });
   });
 
   it('keeps a final run final, and owes no second outcome read', () => {

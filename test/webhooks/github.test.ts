@@ -4,6 +4,7 @@ import { sign } from '@octokit/webhooks-methods';
 import { describe, expect } from 'vitest';
 import { fixturesWith, test } from '../support/fixtures.js';
 import { gql, START_RUN, waitFor, waitForStatus } from '../support/graphql.js';
+import { collectWs, wsClient } from '../support/live.js';
 import type { RunningService } from '../support/service.js';
 import { deliveries, nextNumber, readRun, startWebhookRun } from '../support/webhook-runs.js';
 import { GITHUB_SECRET, githubExample, postGitHub, pullRequestPayload } from '../support/webhooks.js';
@@ -77,28 +78,6 @@ describe('GitHub webhooks', () => {
       const [row] = await deliveries(service, 'GITHUB', opened);
       expect(row).toMatchObject({ event: 'pull_request', action: 'opened', runId, outcome: 'COMPLETED_RUN' });
       expect(row.data).toMatchObject({ matchedBy: 'RUN_ID' });
-    });
-
-    test('the run completed by the webhook still gets its outcome, read once by the poller', async ({
-      service,
-      sim,
-    }) => {
-      const outcome = await waitFor('the outcome', async () => {
-        const res = await gql(
-          service.graphqlUrl,
-          'query($id: ID!) { run(id: $id) { outcome { summary fetchedAt changedFiles { path } } } }',
-          {
-            id: runId,
-          },
-        );
-        return res.data?.run.outcome ?? undefined;
-      });
-      expect(Date.parse(outcome.fetchedAt)).toBeGreaterThan(0);
-      const finalResponseReads = () =>
-        sim.requests.filter((r) => r.path.endsWith('/agent_final_response')).length;
-      expect(finalResponseReads()).toBe(1);
-      const [row] = await service.app.database.prisma.run.findMany({ where: { id: runId } });
-      expect(row.outcomePending).toBe(false);
     });
 
     test('a redelivery of the same id is acknowledged and changes nothing', async ({ service }) => {
@@ -369,6 +348,45 @@ describe('GitHub webhooks', () => {
   });
 
   describe('agreement with the poller', () => {
+    test('a run completed by a webhook still gets its outcome, read once by the poller, and list views hear of it', async ({
+      service,
+      sim,
+    }) => {
+      const repository = 'acme/outcomes';
+      const ws = wsClient(service.url);
+      const listed = collectWs<{
+        run: { id: string; status: string; outcome: { fetchedAt: string } | null };
+      }>(ws, 'subscription { runsChanged { seq run { id status outcome { fetchedAt } } } }', {});
+      try {
+        const runId = await startWebhookRun(service, { repository, branch: 'main' });
+        // The subscription is live once it has heard of the run starting.
+        await waitFor('runsChanged to hear of the run', async () =>
+          listed.items.find((i) => i.run.id === runId),
+        );
+        const headRef = `openhands/${runId}`;
+        const res = await postGitHub(
+          service,
+          pullRequestPayload('opened', { repository, number: nextNumber(), headRef }),
+        );
+        expect(res.body).toMatchObject({ outcome: 'COMPLETED_RUN', runId });
+        // The outcome comes after the run's last event: announced to list views all the same.
+        const heard = await waitFor('runsChanged to carry the outcome', async () =>
+          listed.items.find((i) => i.run.id === runId && i.run.outcome),
+        );
+        expect(heard.run.status).toBe('COMPLETED');
+        expect(Date.parse(heard.run.outcome!.fetchedAt)).toBeGreaterThan(0);
+        const [row] = await service.app.database.prisma.run.findMany({ where: { id: runId } });
+        expect(row.outcomePending).toBe(false);
+        const reads = sim.requests.filter(
+          (r) => r.path.endsWith('/agent_final_response') && r.path.includes(row.conversationId!),
+        );
+        expect(reads).toHaveLength(1);
+      } finally {
+        listed.stop();
+        await ws.dispose();
+      }
+    });
+
     test('a request the poller already attached is matched by its number and only gains its head branch', async ({
       service,
     }) => {

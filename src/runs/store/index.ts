@@ -72,7 +72,7 @@ export class RunStore {
       }
       return written;
     });
-    if (result && result.events.length > 0) this.emit(result);
+    if (result && (result.events.length > 0 || result.announced)) this.emit(result);
     return result;
   }
 

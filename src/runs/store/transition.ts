@@ -37,7 +37,11 @@ export async function transitionRun(
   if (event) toAppend.push({ ...event, message: event.message ?? null, upstreamId: null, after: true });
   if (toAppend.length === 0) {
     const run = Object.keys(data).length ? await tx.run.update({ where: { id: runId }, data }) : current;
-    return { run, events: [], statusBefore: current.status };
+    // The outcome arrives after the run's last event (read once it ended): list views still hear of it.
+    const announced = data.outcome !== undefined;
+    if (announced && notify)
+      await publish(tx, { runId, projectId: run.projectId, seq: run.lastSeq, status: run.status });
+    return { run, events: [], statusBefore: current.status, ...(announced ? { announced } : {}) };
   }
   const first = current.lastSeq + 1;
   const lastSeq = current.lastSeq + toAppend.length;
@@ -56,9 +60,12 @@ export async function transitionRun(
     })),
   });
   created.sort((a, b) => a.seq - b.seq);
-  if (notify) {
-    const notice: RunNotice = { runId: run.id, projectId: run.projectId, seq: lastSeq, status: run.status };
-    await tx.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${JSON.stringify(notice)})`;
-  }
+  if (notify)
+    await publish(tx, { runId: run.id, projectId: run.projectId, seq: lastSeq, status: run.status });
   return { run, events: created, statusBefore: current.status };
+}
+
+/** NOTIFY, which PostgreSQL delivers to every replica's LISTEN only once the transaction commits. */
+async function publish(tx: Prisma.TransactionClient, notice: RunNotice): Promise<void> {
+  await tx.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${JSON.stringify(notice)})`;
 }

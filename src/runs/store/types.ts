@@ -17,6 +17,18 @@ export interface TransitionResult {
   events: RunEvent[];
   /** The status before the change (transitions only), so a status change can be told from its event. */
   statusBefore?: RunStatus;
+  /** No event, but a change clients wait for (the outcome, read after the run ended): announced anyway. */
+  announced?: boolean;
+}
+
+/** The notices a committed change means for subscribers: one per event, or one for an announced change. */
+export function noticesOf({ run, events, announced }: TransitionResult): RunNotice[] {
+  if (events.length === 0) {
+    return announced
+      ? [{ runId: run.id, projectId: run.projectId, seq: run.lastSeq, status: run.status }]
+      : [];
+  }
+  return events.map((e) => ({ runId: run.id, projectId: run.projectId, seq: e.seq, status: e.status }));
 }
 
 /** The NOTIFY channel other replicas LISTEN on; payloads are a RunNotice as JSON. */
