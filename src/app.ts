@@ -146,6 +146,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   );
   // A change committed here may have queued a notification: look now rather than at the next round.
   store.onEvents(() => deliveryWorker.wake());
+  // A push or a forge webhook that ended a run here left its outcome to read: the poller, now.
+  store.onEvents(({ run }) => {
+    if (run.outcomePending) poller.wake();
+  });
   const notifications = new NotificationService(notificationStore, secretBox, {
     allowHttp: notify.allowHttp,
     allowPrivate: notify.allowPrivate,
