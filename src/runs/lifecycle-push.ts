@@ -41,9 +41,7 @@ export function isNewerStatus(at: string, applied: string | null): boolean {
  * What a push means for the run: what the same state seen by a poll means, plus the push's marks.
  * The first push after a quiet spell moves the next poll out to the reconciliation interval
  * (later pushes leave it be, so a run that keeps pushing is still reconciled that often); a run
- * that owes an upstream stop or an outcome read keeps its schedule. So does a run's very first
- * push: pushes sent before the runner knew the conversation were ignored, and the poll already due
- * catches up on them (after it, polling slows to reconciliation).
+ * that owes an upstream stop or an outcome read keeps its schedule.
  */
 export function pushed(run: Run, push: Push, rules: LifecycleRules & ReconcileRules, now: Date): RunChange {
   // The end seen in a push: the outcome is read by the poller (owingOutcome sets the poll to now).
@@ -60,7 +58,6 @@ export function pushed(run: Run, push: Push, rules: LifecycleRules & ReconcileRu
     set.nextPollAt = now;
   } else if (
     !workOwed &&
-    run.pushedAt !== null &&
     !pushedRecently(run, rules, now) &&
     set.nextPollAt === undefined &&
     run.nextPollAt < reconcileAt

@@ -161,8 +161,10 @@ describe('a question asked through pushes', () => {
     // Reconciliation is 10 minutes away: the question, the activity and the end all come by push.
     const { services, db } = await startPushStack({ OPENHANDS_RECONCILE_MS: '600000' });
     const [service] = services;
+    // Slow steps: the runner knows the conversation before the question is pushed (pushes that arrive
+    // before that are acknowledged and ignored, and only reconciliation, 10 minutes away, would heal them).
     const run = await startRun(service.graphqlUrl, {
-      compiledPrompt: 'Ask first [sim:ask]',
+      compiledPrompt: 'Ask first [sim:slow] [sim:ask]',
       repository: 'acme/widgets',
     });
     const waiting = await waitForStatus(service.graphqlUrl, run.id, ['AWAITING_INPUT'], 20_000);

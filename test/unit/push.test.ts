@@ -248,8 +248,7 @@ describe('pushed state through the lifecycle', () => {
   });
 
   it('moves the first push after a quiet spell to the reconciliation interval, not later pushes', () => {
-    const quiet = run({ pushedAt: new Date(NOW.getTime() - 2 * RULES.pushQuietMs) });
-    const first = decide(quiet, [state('running', '2026-03-01T11:59:59')]).change;
+    const first = decide(run(), [state('running', '2026-03-01T11:59:59')]).change;
     expect(first.set?.nextPollAt).toEqual(new Date(NOW.getTime() + RULES.reconcileMs));
     const again = decide(run({ pushedAt: new Date(NOW.getTime() - 5000) }), [
       state('running', '2026-03-01T11:59:59'),
@@ -257,14 +256,6 @@ describe('pushed state through the lifecycle', () => {
     expect(again.set?.nextPollAt).toBeUndefined();
     const stopping = decide(run({ stopPending: true }), [state('running', '2026-03-01T11:59:59')]).change;
     expect(stopping.set?.nextPollAt).toBeUndefined();
-  });
-
-  it('leaves the poll already due after a run’s very first push: it catches up on pushes ignored before', () => {
-    // Pushes sent before the runner knew the conversation were acknowledged and ignored.
-    const never = run({ pushedAt: null, nextPollAt: new Date(NOW.getTime() + 1000) });
-    const first = decide(never, [state('running', '2026-03-01T11:59:59')]);
-    expect(first.change.set?.nextPollAt).toBeUndefined();
-    expect(first.written.data.pushedAt).toEqual(NOW);
   });
 });
 
