@@ -2,7 +2,13 @@ import { Prisma } from '../../generated/prisma/client.js';
 import type { ActivityEvent } from '../activity.js';
 import { plan, type RunChange } from '../lifecycle.js';
 import { activityToAppend } from './append-activity.js';
-import { RUN_EVENTS_CHANNEL, type Run, type RunNotice, type TransitionResult } from './types.js';
+import {
+  latestNotice,
+  RUN_EVENTS_CHANNEL,
+  type Run,
+  type RunNotice,
+  type TransitionResult,
+} from './types.js';
 
 /** Decides a run's change from its locked row: a lifecycle function, usually (src/runs/lifecycle.ts). */
 export type Decide = (run: Run) => RunChange | null;
@@ -39,8 +45,7 @@ export async function transitionRun(
     const run = Object.keys(data).length ? await tx.run.update({ where: { id: runId }, data }) : current;
     // The outcome arrives after the run's last event (read once it ended): list views still hear of it.
     const announced = data.outcome !== undefined;
-    if (announced && notify)
-      await publish(tx, { runId, projectId: run.projectId, seq: run.lastSeq, status: run.status });
+    if (announced && notify) await publish(tx, latestNotice(run));
     return { run, events: [], statusBefore: current.status, ...(announced ? { announced } : {}) };
   }
   const first = current.lastSeq + 1;
@@ -60,8 +65,7 @@ export async function transitionRun(
     })),
   });
   created.sort((a, b) => a.seq - b.seq);
-  if (notify)
-    await publish(tx, { runId: run.id, projectId: run.projectId, seq: lastSeq, status: run.status });
+  if (notify) await publish(tx, latestNotice(run));
   return { run, events: created, statusBefore: current.status };
 }
 

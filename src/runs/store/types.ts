@@ -21,13 +21,14 @@ export interface TransitionResult {
   announced?: boolean;
 }
 
+/** The notice for the run as it stands: its latest seq and status. */
+export function latestNotice(run: Run): RunNotice {
+  return { runId: run.id, projectId: run.projectId, seq: run.lastSeq, status: run.status };
+}
+
 /** The notices a committed change means for subscribers: one per event, or one for an announced change. */
 export function noticesOf({ run, events, announced }: TransitionResult): RunNotice[] {
-  if (events.length === 0) {
-    return announced
-      ? [{ runId: run.id, projectId: run.projectId, seq: run.lastSeq, status: run.status }]
-      : [];
-  }
+  if (events.length === 0) return announced ? [latestNotice(run)] : [];
   return events.map((e) => ({ runId: run.id, projectId: run.projectId, seq: e.seq, status: e.status }));
 }
 
