@@ -89,11 +89,21 @@ for (const apiVersion of API_VERSIONS) {
       expect((await getRun(first.graphqlUrl, queued.id)).status).toBe('QUEUED');
 
       // Freeze OpenHands so the instance is caught in the middle of a poll, holding the runs' leases.
-      const before = sim.requests.length;
-      sim.hold(true);
-      await waitFor('a poll in flight under the lease', async () => {
-        const lease = await leaseOf(db.url, running.id);
-        return sim.requests.length > before && lease.leaseOwner === 'killed-a' && !lease.expired;
+      // The round that gets frozen may have claimed only the STARTING run (their poll times drift
+      // apart under load); then the RUNNING one is not leased, so thaw and freeze again.
+      await waitFor("a poll in flight under the RUNNING run's lease", async () => {
+        const before = sim.requests.length;
+        sim.hold(true);
+        const caught = await waitFor(
+          'a frozen request',
+          async () => {
+            const lease = await leaseOf(db.url, running.id);
+            return sim.requests.length > before && lease.leaseOwner === 'killed-a' && !lease.expired;
+          },
+          2_000,
+        ).catch(() => false);
+        if (!caught) sim.hold(false);
+        return caught;
       });
       await first.kill();
       const orphan = await leaseOf(db.url, running.id);
