@@ -4,8 +4,11 @@ import { noticesOf, RUN_EVENTS_CHANNEL, type RunNotice, type RunStore } from '..
 
 export interface NoticeListener {
   notice(notice: RunNotice): void;
-  /** Notices may have been missed (connection lost): re-read from the log. */
-  resync(): void;
+  /**
+   * Notices may have been missed (connection lost): re-read from the log. `since`: the last moment
+   * this replica is known to have heard every notice (the last one before the loss).
+   */
+  resync(since: Date): void;
 }
 
 /** Tells this replica's subscribers that a run's log grew, wherever the write happened. */
@@ -16,6 +19,10 @@ export interface NoticeBus {
 
 export abstract class Fanout implements NoticeBus {
   protected readonly listeners = new Set<NoticeListener>();
+  /** When the last notice arrived (or the bus started): nothing before it was missed. */
+  private heardAt = Date.now();
+  /** Set when the connection is lost: notices from then on may be missing until the resync. */
+  private gapFrom: number | undefined;
 
   listen(listener: NoticeListener): () => void {
     this.listeners.add(listener);
@@ -23,11 +30,19 @@ export abstract class Fanout implements NoticeBus {
   }
 
   protected deliver(notice: RunNotice): void {
+    this.heardAt = Date.now();
     for (const l of this.listeners) l.notice(notice);
   }
 
+  /** The connection is gone; remembered so that notices on the next one do not hide the gap. */
+  protected markGap(): void {
+    this.gapFrom ??= this.heardAt;
+  }
+
   protected resyncAll(): void {
-    for (const l of this.listeners) l.resync();
+    const since = new Date(this.gapFrom ?? this.heardAt);
+    this.gapFrom = undefined;
+    for (const l of this.listeners) l.resync(since);
   }
 
   abstract close(): Promise<void>;
@@ -111,6 +126,7 @@ export class PgListenBus extends Fanout {
   private lost(client: pg.Client, error: Error): void {
     if (this.closed || (this.client && this.client !== client)) return;
     if (this.retryTimer) return;
+    this.markGap();
     this.client = undefined;
     client.removeAllListeners('notification');
     client.end().catch(() => {});

@@ -1,4 +1,11 @@
-import type { Run, RunEvent, RunNotice, RunStore } from '../runs/store/index.js';
+import {
+  latestNotice,
+  type NoticedRun,
+  type Run,
+  type RunEvent,
+  type RunNotice,
+  type RunStore,
+} from '../runs/store/index.js';
 import { type StopSignal, untilAborted } from './abortable.js';
 import type { NoticeBus } from './bus.js';
 
@@ -14,6 +21,16 @@ const PAGE = 100;
 const RECHECK_MS = 15_000;
 /** Run ids per `IN (…)` query, for the check above and for runsChanged's batched reads. */
 const IDS_PER_QUERY = 1000;
+/**
+ * After a resync, runs written since the last notice heard are announced again (list views have no
+ * per-run cursor to re-read from). A row's updatedAt is taken on the writing replica before its
+ * commit, so look further back than that moment, by a transaction's length and clock skew.
+ */
+const REPLAY_SLACK_MS = 30_000;
+/** The most recently written runs announced again after one resync. */
+const REPLAY_MAX_RUNS = 5_000;
+/** Attempts to read them, a second apart (the database may still be coming back). */
+const REPLAY_ATTEMPTS = 5;
 
 function* chunks<T>(items: T[], size = IDS_PER_QUERY): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
@@ -172,10 +189,10 @@ interface BatchWaiter {
 export class RunFeeds {
   private readonly feeds = new Map<string, RunFeed>();
   private readonly changeListeners = new Set<(notice: RunNotice) => void>();
-  private readonly resyncListeners = new Set<() => void>();
   private readonly off: () => void;
   private readonly recheckTimer: NodeJS.Timeout;
   private rechecking = false;
+  private closed = false;
   private readonly runReader: RunBatchReader;
 
   constructor(
@@ -189,9 +206,9 @@ export class RunFeeds {
         this.feeds.get(notice.runId)?.announce(notice.seq);
         for (const l of this.changeListeners) l(notice);
       },
-      resync: () => {
+      resync: (since) => {
         for (const feed of this.feeds.values()) feed.resync();
-        for (const l of this.resyncListeners) l();
+        void this.replayChanges(since);
       },
     });
   }
@@ -216,14 +233,13 @@ export class RunFeeds {
     };
   }
 
-  /** Every notice about any run (for list views); returns an unsubscribe function. */
-  onChange(listener: (notice: RunNotice) => void, onResync: () => void): () => void {
+  /**
+   * Every notice about any run (for list views), and after a resync one for each run written since
+   * notices may have been missed; returns an unsubscribe function.
+   */
+  onChange(listener: (notice: RunNotice) => void): () => void {
     this.changeListeners.add(listener);
-    this.resyncListeners.add(onResync);
-    return () => {
-      this.changeListeners.delete(listener);
-      this.resyncListeners.delete(onResync);
-    };
+    return () => this.changeListeners.delete(listener);
   }
 
   /** The current rows of these runs (missing ones left out), batched with other callers'. */
@@ -236,8 +252,30 @@ export class RunFeeds {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.recheckTimer);
     this.off();
+  }
+
+  /** Announces, to list views, the runs written since `since`: their notices may have been lost. */
+  private async replayChanges(since: Date): Promise<void> {
+    const from = new Date(since.getTime() - REPLAY_SLACK_MS);
+    for (let attempt = 1; !this.closed && this.changeListeners.size > 0; attempt++) {
+      let runs: NoticedRun[];
+      try {
+        runs = await this.store.findRunsWrittenSince(from, REPLAY_MAX_RUNS);
+      } catch {
+        if (attempt >= REPLAY_ATTEMPTS) return;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      // Oldest first, as they happened.
+      for (const run of runs.reverse()) {
+        const notice = latestNotice(run);
+        for (const l of this.changeListeners) l(notice);
+      }
+      return;
+    }
   }
 
   /**

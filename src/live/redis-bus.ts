@@ -37,6 +37,7 @@ export class RedisBus extends Fanout {
         this.log.warn('ignoring a malformed run notice');
       }
     });
+    this.subscriber.on('close', () => this.markGap());
     this.ready = new Promise((resolve) => {
       this.subscriber.on('ready', () => {
         void this.subscriber.subscribe(this.channel).then(() => {

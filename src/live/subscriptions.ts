@@ -128,15 +128,12 @@ export class Subscriptions {
     this.admit(principal);
     const pending = new Map<string, number>();
     let wake: (() => void) | undefined;
-    const off = this.feeds.onChange(
-      (notice) => {
-        if (filter.projectId != null && notice.projectId !== filter.projectId) return;
-        if (!canAccessProject(principal, notice.projectId)) return;
-        pending.set(notice.runId, Math.max(notice.seq, pending.get(notice.runId) ?? 0));
-        wake?.();
-      },
-      () => {},
-    );
+    const off = this.feeds.onChange((notice) => {
+      if (filter.projectId != null && notice.projectId !== filter.projectId) return;
+      if (!canAccessProject(principal, notice.projectId)) return;
+      pending.set(notice.runId, Math.max(notice.seq, pending.get(notice.runId) ?? 0));
+      wake?.();
+    });
     const feeds = this.feeds;
     return this.iterate(principal, off, async function* (signal) {
       while (!signal.aborted) {

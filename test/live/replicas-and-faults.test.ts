@@ -11,7 +11,7 @@ import {
   RUN_PROGRESS,
   wsClient,
 } from '../support/live.js';
-import { startRun } from '../support/runs.js';
+import { sql, startRun } from '../support/runs.js';
 import { type RunningService, TEST_TOKEN } from '../support/service.js';
 
 const test = fixtures
@@ -158,6 +158,59 @@ describe('live progress across replicas and faults', () => {
     await client.dispose();
     expect(seen.every((m) => m.run.projectId === 'dash-a')).toBe(true);
     expect(seen.some((m) => m.run.id === b1)).toBe(false);
+  });
+
+  test('runsChanged catches up on a change whose notice was lost, once its LISTEN connection is back', async ({
+    db,
+    front,
+  }) => {
+    const id = await startAppRun(front.graphqlUrl, '[sim:hang] missed notice', 'dash-gap');
+    await waitFor('the run to be running', async () => {
+      const res = await gql(front.graphqlUrl, GET_RUN, { id });
+      return res.data!.run.status === 'RUNNING';
+    });
+    type Change = { seq: number; run: { id: string; status: string } };
+    const seen: Change[] = [];
+    const client = wsClient(front.url);
+    const sub = collectWs<Change>(
+      client,
+      'subscription($p: String) { runsChanged(projectId: $p) { seq run { id status } } }',
+      { p: 'dash-gap' },
+      (item) => seen.push(item),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A commit whose NOTIFY this replica never heard: what a write looks like to it while its LISTEN
+    // connection is down (the run cancelled, with its event, in one statement and without a notice).
+    await sql(
+      db.url,
+      `WITH r AS (
+         UPDATE "Run" SET status = 'CANCELLED', phase = 'cancelled', "lastSeq" = "lastSeq" + 1,
+           "finishedAt" = now(), "updatedAt" = now()
+         WHERE id = $1 RETURNING id, "lastSeq", percent)
+       INSERT INTO "RunEvent" ("runId", seq, type, status, percent, phase, message)
+       SELECT id, "lastSeq", 'STATUS_CHANGED', 'CANCELLED', percent, 'cancelled', 'written unannounced' FROM r`,
+      [id],
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen.filter((m) => m.run.status === 'CANCELLED')).toEqual([]);
+
+    // The LISTEN connections die (a database restart, a proxy dropping idle sockets) and come back.
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const killed = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN %'`,
+      [db.name],
+    );
+    await admin.end();
+    expect(killed.rowCount).toBeGreaterThan(0);
+    const caughtUp = await waitFor('the missed change', async () =>
+      seen.find((m) => m.run.id === id && m.run.status === 'CANCELLED'),
+    );
+    sub.stop();
+    await client.dispose();
+    expect(sub.errors).toEqual([]);
+    const stored = await gql(front.graphqlUrl, GET_RUN, { id });
+    expect(caughtUp.seq).toBe(stored.data!.run.events.edges.at(-1).node.seq);
   });
 
   test('refuses subscriptions without a valid token on both transports', async ({ front }) => {

@@ -14,6 +14,7 @@ import {
   findRun,
   findRunByIdempotencyKey,
   findRuns,
+  findRunsWrittenSince,
   findRunWithEvents,
   lastSeqs,
   listEvents,
@@ -108,6 +109,7 @@ export class RunStore {
   // Reads.
   findRun = (id: string, columns?: RunColumns) => findRun(this.prisma, id, columns);
   findRuns = (ids: string[]) => findRuns(this.prisma, ids);
+  findRunsWrittenSince = (since: Date, take: number) => findRunsWrittenSince(this.prisma, since, take);
   findRunByIdempotencyKey = (projectId: string, key: string) =>
     findRunByIdempotencyKey(this.prisma, projectId, key);
   listRuns = (

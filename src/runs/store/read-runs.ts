@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { RunStatus } from '../status.js';
-import type { Run, RunColumns, RunEvent } from './types.js';
+import type { NoticedRun, Run, RunColumns, RunEvent } from './types.js';
 
 /** The run, with every column or only `columns` (see RunColumns). */
 export function findRun(prisma: PrismaClient, id: string, columns?: RunColumns): Promise<Run | null> {
@@ -9,6 +9,19 @@ export function findRun(prisma: PrismaClient, id: string, columns?: RunColumns):
 
 export function findRuns(prisma: PrismaClient, ids: string[]): Promise<Run[]> {
   return prisma.run.findMany({ where: { id: { in: ids } } });
+}
+
+/**
+ * What a notice says of each run written at or after `since`, newest first (list views catching up
+ * after a resync). Rare, so no index on updatedAt is kept for it.
+ */
+export function findRunsWrittenSince(prisma: PrismaClient, since: Date, take: number): Promise<NoticedRun[]> {
+  return prisma.run.findMany({
+    where: { updatedAt: { gte: since } },
+    orderBy: { updatedAt: 'desc' },
+    take,
+    select: { id: true, projectId: true, lastSeq: true, status: true },
+  });
 }
 
 export function findRunByIdempotencyKey(

@@ -21,8 +21,11 @@ export interface TransitionResult {
   announced?: boolean;
 }
 
+/** The columns a notice is made of. */
+export type NoticedRun = Pick<Run, 'id' | 'projectId' | 'lastSeq' | 'status'>;
+
 /** The notice for the run as it stands: its latest seq and status. */
-export function latestNotice(run: Run): RunNotice {
+export function latestNotice(run: NoticedRun): RunNotice {
   return { runId: run.id, projectId: run.projectId, seq: run.lastSeq, status: run.status };
 }
 
