@@ -39,6 +39,11 @@ export abstract class Fanout implements NoticeBus {
     this.gapFrom ??= this.heardAt;
   }
 
+  /** The first connection is up, and no resync follows: a failed first attempt is no gap to keep. */
+  protected forgetGap(): void {
+    this.gapFrom = undefined;
+  }
+
   protected resyncAll(): void {
     const since = new Date(this.gapFrom ?? this.heardAt);
     this.gapFrom = undefined;

@@ -22,8 +22,8 @@ const RECHECK_MS = 15_000;
 /** Run ids per `IN (…)` query, for the check above and for runsChanged's batched reads. */
 const IDS_PER_QUERY = 1000;
 /**
- * After a resync, runs written since the last notice heard are announced again (list views have no
- * per-run cursor to re-read from). A row's updatedAt is taken on the writing replica before its
+ * After a resync, runs changed since the last notice heard are announced again (list views have no
+ * per-run cursor to re-read from). A row's changedAt is taken on the writing replica before its
  * commit, so look further back than that moment, by a transaction's length and clock skew.
  */
 const REPLAY_SLACK_MS = 30_000;
@@ -31,6 +31,8 @@ const REPLAY_SLACK_MS = 30_000;
 const REPLAY_MAX_RUNS = 5_000;
 /** Attempts to read them, a second apart (the database may still be coming back). */
 const REPLAY_ATTEMPTS = 5;
+/** Runs announced per turn of the event loop. */
+const REPLAY_SLICE = 200;
 
 function* chunks<T>(items: T[], size = IDS_PER_QUERY): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
@@ -257,22 +259,27 @@ export class RunFeeds {
     this.off();
   }
 
-  /** Announces, to list views, the runs written since `since`: their notices may have been lost. */
+  /** Announces, to list views, the runs changed since `since`: their notices may have been lost. */
   private async replayChanges(since: Date): Promise<void> {
     const from = new Date(since.getTime() - REPLAY_SLACK_MS);
     for (let attempt = 1; !this.closed && this.changeListeners.size > 0; attempt++) {
       let runs: NoticedRun[];
       try {
-        runs = await this.store.findRunsWrittenSince(from, REPLAY_MAX_RUNS);
+        runs = await this.store.findRunsChangedSince(from, REPLAY_MAX_RUNS);
       } catch {
         if (attempt >= REPLAY_ATTEMPTS) return;
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
         continue;
       }
-      // Oldest first, as they happened.
-      for (const run of runs.reverse()) {
-        const notice = latestNotice(run);
-        for (const l of this.changeListeners) l(notice);
+      // Oldest first, as they happened; a turn of the event loop between slices, so thousands of
+      // subscribers times thousands of runs do not hold up keep-alives and other requests.
+      runs.reverse();
+      for (let i = 0; i < runs.length && !this.closed; i += REPLAY_SLICE) {
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+        for (const run of runs.slice(i, i + REPLAY_SLICE)) {
+          const notice = latestNotice(run);
+          for (const l of this.changeListeners) l(notice);
+        }
       }
       return;
     }

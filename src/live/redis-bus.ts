@@ -40,14 +40,17 @@ export class RedisBus extends Fanout {
     this.subscriber.on('close', () => this.markGap());
     this.ready = new Promise((resolve) => {
       this.subscriber.on('ready', () => {
-        void this.subscriber.subscribe(this.channel).then(() => {
-          if (this.connectedOnce) {
-            this.log.info('redis subscription re-established; resyncing subscriptions');
-            this.resyncAll();
-          }
-          this.connectedOnce = true;
-          resolve();
-        });
+        this.subscriber
+          .subscribe(this.channel)
+          .then(() => {
+            if (this.connectedOnce) {
+              this.log.info('redis subscription re-established; resyncing subscriptions');
+              this.resyncAll();
+            } else this.forgetGap();
+            this.connectedOnce = true;
+            resolve();
+          })
+          .catch((error: Error) => this.log.warn({ err: error }, 'could not subscribe to the redis channel'));
       });
     });
     this.off = store.onEvents((result) => {

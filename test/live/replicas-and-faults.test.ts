@@ -169,23 +169,35 @@ describe('live progress across replicas and faults', () => {
       const res = await gql(front.graphqlUrl, GET_RUN, { id });
       return res.data!.run.status === 'RUNNING';
     });
+    // Polls that find nothing new touch updatedAt (leases) but not changedAt, which the catch-up reads.
+    type Stamps = { changedAt: Date; updatedAt: Date };
+    const stampsOf = async () =>
+      (await sql<Stamps>(db.url, 'SELECT "changedAt", "updatedAt" FROM "Run" WHERE id = $1', [id]))[0];
+    const running = await stampsOf();
+    const polled = await waitFor('an idle poll', async () => {
+      const now = await stampsOf();
+      return now.updatedAt.getTime() > running.updatedAt.getTime() && now;
+    });
+    expect(polled.changedAt).toEqual(running.changedAt);
+
     type Change = { seq: number; run: { id: string; status: string } };
     const seen: Change[] = [];
     const client = wsClient(front.url);
+    const openBefore = front.app.live.open;
     const sub = collectWs<Change>(
       client,
       'subscription($p: String) { runsChanged(projectId: $p) { seq run { id status } } }',
       { p: 'dash-gap' },
       (item) => seen.push(item),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor('the subscription to be open', async () => front.app.live.open > openBefore);
     // A commit whose NOTIFY this replica never heard: what a write looks like to it while its LISTEN
     // connection is down (the run cancelled, with its event, in one statement and without a notice).
     await sql(
       db.url,
       `WITH r AS (
          UPDATE "Run" SET status = 'CANCELLED', phase = 'cancelled', "lastSeq" = "lastSeq" + 1,
-           "finishedAt" = now(), "updatedAt" = now()
+           "finishedAt" = now(), "updatedAt" = now(), "changedAt" = now()
          WHERE id = $1 RETURNING id, "lastSeq", percent)
        INSERT INTO "RunEvent" ("runId", seq, type, status, percent, phase, message)
        SELECT id, "lastSeq", 'STATUS_CHANGED', 'CANCELLED', percent, 'cancelled', 'written unannounced' FROM r`,

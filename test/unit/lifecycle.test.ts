@@ -110,6 +110,7 @@ function makeRun(overrides: Partial<Run> = {}): Run {
     leaseExpiresAt: null,
     createdAt: CREATED,
     updatedAt: CREATED,
+    changedAt: CREATED,
     startedAt: ago(2 * MINUTE),
     finishedAt: null,
     lastProgressAt: ago(1 * MINUTE),

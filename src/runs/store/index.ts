@@ -14,7 +14,7 @@ import {
   findRun,
   findRunByIdempotencyKey,
   findRuns,
-  findRunsWrittenSince,
+  findRunsChangedSince,
   findRunWithEvents,
   lastSeqs,
   listEvents,
@@ -109,7 +109,7 @@ export class RunStore {
   // Reads.
   findRun = (id: string, columns?: RunColumns) => findRun(this.prisma, id, columns);
   findRuns = (ids: string[]) => findRuns(this.prisma, ids);
-  findRunsWrittenSince = (since: Date, take: number) => findRunsWrittenSince(this.prisma, since, take);
+  findRunsChangedSince = (since: Date, take: number) => findRunsChangedSince(this.prisma, since, take);
   findRunByIdempotencyKey = (projectId: string, key: string) =>
     findRunByIdempotencyKey(this.prisma, projectId, key);
   listRuns = (

@@ -12,13 +12,13 @@ export function findRuns(prisma: PrismaClient, ids: string[]): Promise<Run[]> {
 }
 
 /**
- * What a notice says of each run written at or after `since`, newest first (list views catching up
- * after a resync). Rare, so no index on updatedAt is kept for it.
+ * What a notice says of each run changed at or after `since` (created, an event, an announced
+ * outcome), newest first: list views catching up after a resync.
  */
-export function findRunsWrittenSince(prisma: PrismaClient, since: Date, take: number): Promise<NoticedRun[]> {
+export function findRunsChangedSince(prisma: PrismaClient, since: Date, take: number): Promise<NoticedRun[]> {
   return prisma.run.findMany({
-    where: { updatedAt: { gte: since } },
-    orderBy: { updatedAt: 'desc' },
+    where: { changedAt: { gte: since } },
+    orderBy: { changedAt: 'desc' },
     take,
     select: { id: true, projectId: true, lastSeq: true, status: true },
   });

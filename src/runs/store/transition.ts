@@ -42,15 +42,19 @@ export async function transitionRun(
   const toAppend: Array<ActivityEvent & { after?: true }> = [...activity.events];
   if (event) toAppend.push({ ...event, message: event.message ?? null, upstreamId: null, after: true });
   if (toAppend.length === 0) {
-    const run = Object.keys(data).length ? await tx.run.update({ where: { id: runId }, data }) : current;
     // The outcome arrives after the run's last event (read once it ended): list views still hear of it.
     const announced = data.outcome !== undefined;
+    if (announced) data.changedAt = new Date();
+    const run = Object.keys(data).length ? await tx.run.update({ where: { id: runId }, data }) : current;
     if (announced && notify) await publish(tx, latestNotice(run));
     return { run, events: [], statusBefore: current.status, ...(announced ? { announced } : {}) };
   }
   const first = current.lastSeq + 1;
   const lastSeq = current.lastSeq + toAppend.length;
-  const run = await tx.run.update({ where: { id: runId }, data: { ...data, lastSeq } });
+  const run = await tx.run.update({
+    where: { id: runId },
+    data: { ...data, lastSeq, changedAt: new Date() },
+  });
   const created = await tx.runEvent.createManyAndReturn({
     data: toAppend.map((e, i) => ({
       runId,
