@@ -76,6 +76,8 @@ export class LocalBus extends Fanout {
  */
 export class PgListenBus extends Fanout {
   private client: pg.Client | undefined;
+  /** The connection being made or in use: events of an older, abandoned one are ignored. */
+  private current: pg.Client | undefined;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
@@ -97,6 +99,7 @@ export class PgListenBus extends Fanout {
   private async connect(): Promise<void> {
     if (this.closed) return;
     const client = new pg.Client({ connectionString: this.url, keepAlive: true });
+    this.current = client;
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
     client.on('notification', (message) => {
@@ -129,9 +132,10 @@ export class PgListenBus extends Fanout {
   }
 
   private lost(client: pg.Client, error: Error): void {
-    if (this.closed || (this.client && this.client !== client)) return;
+    if (this.closed || client !== this.current) return;
     if (this.retryTimer) return;
     this.markGap();
+    this.current = undefined;
     this.client = undefined;
     client.removeAllListeners('notification');
     client.end().catch(() => {});
