@@ -356,7 +356,7 @@ function createBus(config: Config, store: RunStore, usePgNotify: boolean, log: L
   if (config.redis.url)
     return new RedisBus(config.redis.url, config.redis.channel, store, log.child({ component: 'redis' }));
   if (usePgNotify && config.databaseUrl)
-    return new PgListenBus(config.databaseUrl, log.child({ component: 'listen' }));
+    return new PgListenBus(config.databaseUrl, log.child({ component: 'listen' }), config.listenPingMs);
   return new LocalBus(store);
 }
 

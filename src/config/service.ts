@@ -53,6 +53,8 @@ export interface Config {
   maxPageSize: number;
   /** graphql-ws ping interval; an unanswered ping disconnects the client. */
   websocketKeepAliveMs: number;
+  /** How often the LISTEN connection is pinged; no answer by the next ping means it is lost. */
+  listenPingMs: number;
   /** Optional Redis pub/sub fan-out instead of PostgreSQL LISTEN/NOTIFY. */
   redis: { url: string | undefined; channel: string };
   webhooks: {
@@ -156,6 +158,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     maxPageSize: int(env, 'MAX_PAGE_SIZE', 100, 1, 1000),
     websocketKeepAliveMs: int(env, 'WS_KEEPALIVE_MS', 12_000, 1000),
+    listenPingMs: int(env, 'LISTEN_PING_MS', 15_000, 100, 10 * minute),
     redis: {
       url: redisUrl(env),
       channel: read(env, 'REDIS_CHANNEL') ?? 'openhands-runner:run-events',

@@ -39,6 +39,11 @@ export abstract class Fanout implements NoticeBus {
     this.gapFrom ??= this.heardAt;
   }
 
+  /** A check showed that every notice sent before `at` has arrived. */
+  protected heardUpTo(at: number): void {
+    if (this.gapFrom === undefined && at > this.heardAt) this.heardAt = at;
+  }
+
   /** The first connection is up, and no resync follows: a failed first attempt is no gap to keep. */
   protected forgetGap(): void {
     this.gapFrom = undefined;
@@ -80,6 +85,9 @@ export class PgListenBus extends Fanout {
   private current: pg.Client | undefined;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly pingTimer: NodeJS.Timeout;
+  /** The ping sent on the connection in use and not answered yet. */
+  private pingOut: { client: pg.Client; sentAt: number } | undefined;
   private attempts = 0;
   /** Resolves once the first LISTEN is in place. */
   readonly ready: Promise<void>;
@@ -88,12 +96,44 @@ export class PgListenBus extends Fanout {
   constructor(
     private readonly url: string,
     private readonly log: Logger,
+    private readonly pingMs = 15_000,
   ) {
     super();
     this.ready = new Promise((resolve) => {
       this.markReady = resolve;
     });
+    this.pingTimer = setInterval(() => this.ping(), pingMs);
+    this.pingTimer.unref();
     void this.connect();
+  }
+
+  /**
+   * A connection that a proxy, a NAT or a failover dropped without a word looks alive for hours
+   * (TCP keep-alive), and the notices meant for it are gone. A query answers only on a live
+   * connection, after every notice sent before it; so an answer moves "heard up to" forward, and no
+   * answer by the next ping means the connection is lost (reconnect, then resync).
+   */
+  private ping(): void {
+    const client = this.client;
+    if (!client || this.closed) return;
+    if (this.pingOut?.client === client) {
+      this.pingOut = undefined;
+      this.lost(client, new Error(`no answer to a ping within ${this.pingMs} ms`));
+      return;
+    }
+    const out = { client, sentAt: Date.now() };
+    this.pingOut = out;
+    client.query('SELECT 1').then(
+      () => {
+        if (this.pingOut !== out) return;
+        this.pingOut = undefined;
+        this.heardUpTo(out.sentAt);
+      },
+      () => {
+        // A broken connection also emits 'error' or 'end', which reconnect.
+        if (this.pingOut === out) this.pingOut = undefined;
+      },
+    );
   }
 
   private async connect(): Promise<void> {
@@ -154,6 +194,7 @@ export class PgListenBus extends Fanout {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
     this.markReady();
     await this.client?.end().catch(() => {});
     this.client = undefined;

@@ -4,10 +4,12 @@ import WebSocket from 'ws';
 import { test as fixtures } from '../support/fixtures.js';
 import { GET_RUN, gql, waitFor } from '../support/graphql.js';
 import {
+  changeTo,
   collectSse,
   collectWs,
   expectContiguous,
   type LiveEventMessage,
+  openRunsChanged,
   RUN_PROGRESS,
   wsClient,
 } from '../support/live.js';
@@ -180,17 +182,7 @@ describe('live progress across replicas and faults', () => {
     });
     expect(polled.changedAt).toEqual(running.changedAt);
 
-    type Change = { seq: number; run: { id: string; status: string } };
-    const seen: Change[] = [];
-    const client = wsClient(front.url);
-    const openBefore = front.app.live.open;
-    const sub = collectWs<Change>(
-      client,
-      'subscription($p: String) { runsChanged(projectId: $p) { seq run { id status } } }',
-      { p: 'dash-gap' },
-      (item) => seen.push(item),
-    );
-    await waitFor('the subscription to be open', async () => front.app.live.open > openBefore);
+    const sub = await openRunsChanged(front, 'dash-gap');
     // A commit whose NOTIFY this replica never heard: what a write looks like to it while its LISTEN
     // connection is down (the run cancelled, with its event, in one statement and without a notice).
     await sql(
@@ -204,7 +196,7 @@ describe('live progress across replicas and faults', () => {
       [id],
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(seen.filter((m) => m.run.status === 'CANCELLED')).toEqual([]);
+    expect(changeTo(sub, id, 'CANCELLED')).toBeUndefined();
 
     // The LISTEN connections die (a database restart, a proxy dropping idle sockets) and come back.
     const admin = new pg.Client({ connectionString: db.url });
@@ -215,11 +207,9 @@ describe('live progress across replicas and faults', () => {
     );
     await admin.end();
     expect(killed.rowCount).toBeGreaterThan(0);
-    const caughtUp = await waitFor('the missed change', async () =>
-      seen.find((m) => m.run.id === id && m.run.status === 'CANCELLED'),
-    );
+    const caughtUp = await waitFor('the missed change', async () => changeTo(sub, id, 'CANCELLED'));
     sub.stop();
-    await client.dispose();
+    await sub.client.dispose();
     expect(sub.errors).toEqual([]);
     const stored = await gql(front.graphqlUrl, GET_RUN, { id });
     expect(caughtUp.seq).toBe(stored.data!.run.events.edges.at(-1).node.seq);

@@ -1,7 +1,8 @@
 import { createClient as createSseClient } from 'graphql-sse';
 import { type Client, createClient as createWsClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { TEST_TOKEN } from './service.js';
+import { waitFor } from './graphql.js';
+import { type RunningService, TEST_TOKEN } from './service.js';
 
 export interface LiveEventMessage {
   seq: number;
@@ -108,4 +109,31 @@ export function expectContiguous(seqs: number[]): void {
   for (let i = 1; i < seqs.length; i++) {
     if (seqs[i] !== seqs[i - 1] + 1) throw new Error(`gap or duplicate in seqs: ${seqs.join(',')}`);
   }
+}
+
+/** What runsChanged sends of a run, as the catch-up tests read it. */
+export interface RunChangeMessage {
+  seq: number;
+  run: { id: string; status: string };
+}
+
+/** A runsChanged subscription over graphql-ws for one project, returned once the service holds it open. */
+export async function openRunsChanged(
+  service: RunningService,
+  projectId: string,
+): Promise<Collected<RunChangeMessage> & { client: Client }> {
+  const client = wsClient(service.url);
+  const openBefore = service.app.live.open;
+  const sub = collectWs<RunChangeMessage>(
+    client,
+    'subscription($p: String) { runsChanged(projectId: $p) { seq run { id status } } }',
+    { p: projectId },
+  );
+  await waitFor('the subscription to be open', async () => service.app.live.open > openBefore);
+  return { ...sub, client };
+}
+
+/** The first message showing the run in `status`. */
+export function changeTo(sub: Collected<RunChangeMessage>, runId: string, status: string) {
+  return sub.items.find((m) => m.run.id === runId && m.run.status === status);
 }
