@@ -116,9 +116,15 @@ export class PgListenBus extends Fanout {
   private ping(): void {
     const client = this.client;
     if (!client || this.closed) return;
-    if (this.pingOut?.client === client) {
-      this.pingOut = undefined;
-      this.lost(client, new Error(`no answer to a ping within ${this.pingMs} ms`));
+    const unanswered = this.pingOut;
+    if (unanswered?.client === client) {
+      // One more turn first: after an event-loop stall, timers run before the sockets are read,
+      // and the answer may already be waiting.
+      setImmediate(() => {
+        if (this.pingOut !== unanswered) return;
+        this.pingOut = undefined;
+        this.lost(client, new Error(`no answer to a ping within ${this.pingMs} ms`));
+      });
       return;
     }
     const out = { client, sentAt: Date.now() };
@@ -129,16 +135,26 @@ export class PgListenBus extends Fanout {
         this.pingOut = undefined;
         this.heardUpTo(out.sentAt);
       },
-      () => {
-        // A broken connection also emits 'error' or 'end', which reconnect.
-        if (this.pingOut === out) this.pingOut = undefined;
+      (error: Error) => {
+        if (this.pingOut !== out) return;
+        this.pingOut = undefined;
+        this.lost(client, error);
       },
     );
   }
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.url, keepAlive: true });
+    // Timeouts, so that a reconnect into a silent network fails and is retried instead of waiting
+    // forever; the name lets operators (and tests) find this connection in pg_stat_activity.
+    const timeoutMs = Math.max(this.pingMs, 5000);
+    const client = new pg.Client({
+      connectionString: this.url,
+      keepAlive: true,
+      application_name: LISTEN_APPLICATION_NAME,
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+    });
     this.current = client;
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
@@ -157,8 +173,8 @@ export class PgListenBus extends Fanout {
       this.lost(client, error as Error);
       return;
     }
-    if (this.closed) {
-      await client.end().catch(() => {});
+    if (this.closed || this.current !== client) {
+      await endWithin(client, 1000);
       return;
     }
     const reconnected = this.attempts > 0;
@@ -196,7 +212,23 @@ export class PgListenBus extends Fanout {
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
     this.markReady();
-    await this.client?.end().catch(() => {});
+    // A dead connection may never answer the goodbye: shutdown does not wait for it.
+    if (this.client) await endWithin(this.client, 1000);
     this.client = undefined;
   }
+}
+
+/** The LISTEN connection's application_name in pg_stat_activity. */
+export const LISTEN_APPLICATION_NAME = 'openhands-runner-listen';
+
+/** Closes a client, waiting at most `ms` for the server to see it go. */
+async function endWithin(client: pg.Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.end().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -23,7 +23,7 @@ describe('a LISTEN connection dropped without a word (a NAT or proxy forgot it)'
     const front = await startService(
       proxy.urlFor(db.url),
       sim.url,
-      { POLLER_ENABLED: 'false', LISTEN_PING_MS: '200' },
+      { POLLER_ENABLED: 'false', LISTEN_PING_MS: '1000' },
       { instanceId: 'behind-nat' },
     );
     onTestFinished(async () => {
@@ -41,7 +41,7 @@ describe('a LISTEN connection dropped without a word (a NAT or proxy forgot it)'
 
     // The LISTEN connection goes silent but stays open: without a ping the service would wait for
     // TCP keep-alive (hours) and hear nothing meanwhile.
-    expect(proxy.freeze(/LISTEN ohr_run_events/)).toBe(1);
+    await waitFor('the LISTEN connection to freeze', async () => proxy.freeze(/LISTEN ohr_run_events/) === 1);
     const cancelled = await gql(front.graphqlUrl, CANCEL_RUN, { id });
     expect(cancelled.errors).toBeUndefined();
     const heard = await waitFor('runsChanged to show the run CANCELLED', async () =>

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { describe, expect } from 'vitest';
 import WebSocket from 'ws';
+import { LISTEN_APPLICATION_NAME } from '../../src/live/bus.js';
 import { test as fixtures } from '../support/fixtures.js';
 import { GET_RUN, gql, waitFor } from '../support/graphql.js';
 import {
@@ -202,8 +203,8 @@ describe('live progress across replicas and faults', () => {
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     const killed = await admin.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN %'`,
-      [db.name],
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+      [db.name, LISTEN_APPLICATION_NAME],
     );
     await admin.end();
     expect(killed.rowCount).toBeGreaterThan(0);

@@ -43,7 +43,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     };
     for (const socket of [client, upstream]) {
       socket.on('error', end);
-      // A frozen connection stays open on the client's side, whatever either end does.
+      // A frozen connection is left open when the database's side closes (a NAT would not tell).
       socket.on('close', () => {
         if (!pair.frozen) end();
       });
