@@ -354,7 +354,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
  */
 function createBus(config: Config, store: RunStore, usePgNotify: boolean, log: Logger): NoticeBus {
   if (config.redis.url)
-    return new RedisBus(config.redis.url, config.redis.channel, store, log.child({ component: 'redis' }));
+    return new RedisBus(
+      config.redis.url,
+      config.redis.channel,
+      store,
+      log.child({ component: 'redis' }),
+      config.listenPingMs,
+    );
   if (usePgNotify && config.databaseUrl)
     return new PgListenBus(config.databaseUrl, log.child({ component: 'listen' }), config.listenPingMs);
   return new LocalBus(store);

@@ -14,6 +14,9 @@ export class RedisBus extends Fanout {
   private readonly subscriber: Redis;
   private readonly off: () => void;
   private connectedOnce = false;
+  private readonly pingTimer: NodeJS.Timeout;
+  /** The ping sent on the subscriber connection and not answered yet. */
+  private pingOut: { sentAt: number } | undefined;
   readonly ready: Promise<void>;
 
   constructor(
@@ -21,6 +24,7 @@ export class RedisBus extends Fanout {
     private readonly channel: string,
     store: RunStore,
     private readonly log: Logger,
+    private readonly pingMs = 15_000,
   ) {
     super();
     const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true };
@@ -37,7 +41,12 @@ export class RedisBus extends Fanout {
         this.log.warn('ignoring a malformed run notice');
       }
     });
-    this.subscriber.on('close', () => this.markGap());
+    this.subscriber.on('close', () => {
+      this.markGap();
+      this.pingOut = undefined;
+    });
+    this.pingTimer = setInterval(() => this.ping(), pingMs);
+    this.pingTimer.unref();
     this.ready = new Promise((resolve) => {
       this.subscriber.on('ready', () => {
         this.subscriber
@@ -62,7 +71,39 @@ export class RedisBus extends Fanout {
     });
   }
 
+  /**
+   * As for the LISTEN connection (src/live/bus.ts): a subscriber connection dropped without a word
+   * is found out by an unanswered ping and replaced; the reconnect resyncs every subscriber.
+   */
+  private ping(): void {
+    if (this.subscriber.status !== 'ready') return;
+    const unanswered = this.pingOut;
+    if (unanswered) {
+      setImmediate(() => {
+        if (this.pingOut !== unanswered) return;
+        this.pingOut = undefined;
+        this.log.warn(`redis subscriber did not answer a ping within ${this.pingMs} ms; reconnecting`);
+        this.subscriber.disconnect(true);
+      });
+      return;
+    }
+    const out = { sentAt: Date.now() };
+    this.pingOut = out;
+    this.subscriber.ping().then(
+      () => {
+        if (this.pingOut !== out) return;
+        this.pingOut = undefined;
+        this.heardUpTo(out.sentAt);
+      },
+      () => {
+        // A broken connection closes, and ioredis reconnects.
+        if (this.pingOut === out) this.pingOut = undefined;
+      },
+    );
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.pingTimer);
     this.off();
     this.subscriber.disconnect();
     this.publisher.disconnect();
