@@ -58,6 +58,72 @@ export abstract class Fanout implements NoticeBus {
   abstract close(): Promise<void>;
 }
 
+/**
+ * Pings a bus's notice connection. A connection that a proxy, a NAT or a failover dropped without a
+ * word looks alive for hours (TCP keep-alive), and the notices meant for it are gone. A ping answers
+ * only on a live connection, after every notice sent before it; so an answer moves "heard up to"
+ * forward, and a ping that fails, or is still unanswered at the next one, means the connection is
+ * lost (the bus replaces it, then resyncs).
+ */
+export class Heartbeat<Connection extends object> {
+  /** The ping sent on the connection in use and not answered yet. */
+  private out: { connection: Connection; sentAt: number } | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly link: {
+      /** The connection in use, if one is up. */
+      current(): Connection | undefined;
+      ping(connection: Connection): Promise<unknown>;
+      answered(sentAt: number): void;
+      silent(connection: Connection, error: Error): void;
+    },
+  ) {
+    this.timer = setInterval(() => this.beat(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** The connection was replaced: a ping sent on the old one is no longer owed. */
+  reset(): void {
+    this.out = undefined;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private beat(): void {
+    const connection = this.link.current();
+    if (!connection) return;
+    const unanswered = this.out;
+    if (unanswered?.connection === connection) {
+      // One more turn first: after an event-loop stall, timers run before the sockets are read,
+      // and the answer may already be waiting.
+      setImmediate(() => {
+        if (this.out !== unanswered) return;
+        this.out = undefined;
+        this.link.silent(connection, new Error(`no answer to a ping within ${this.intervalMs} ms`));
+      });
+      return;
+    }
+    const out = { connection, sentAt: Date.now() };
+    this.out = out;
+    this.link.ping(connection).then(
+      () => {
+        if (this.out !== out) return;
+        this.out = undefined;
+        this.link.answered(out.sentAt);
+      },
+      (error: Error) => {
+        if (this.out !== out) return;
+        this.out = undefined;
+        this.link.silent(connection, error);
+      },
+    );
+  }
+}
+
 /** Embedded mode: one process, so the store's after-commit callback is the whole story. */
 export class LocalBus extends Fanout {
   private readonly off: () => void;
@@ -85,9 +151,7 @@ export class PgListenBus extends Fanout {
   private current: pg.Client | undefined;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
-  private readonly pingTimer: NodeJS.Timeout;
-  /** The ping sent on the connection in use and not answered yet. */
-  private pingOut: { client: pg.Client; sentAt: number } | undefined;
+  private readonly heartbeat: Heartbeat<pg.Client>;
   private attempts = 0;
   /** Resolves once the first LISTEN is in place. */
   readonly ready: Promise<void>;
@@ -102,45 +166,13 @@ export class PgListenBus extends Fanout {
     this.ready = new Promise((resolve) => {
       this.markReady = resolve;
     });
-    this.pingTimer = setInterval(() => this.ping(), pingMs);
-    this.pingTimer.unref();
+    this.heartbeat = new Heartbeat(pingMs, {
+      current: () => (this.closed ? undefined : this.client),
+      ping: (client) => client.query('SELECT 1'),
+      answered: (sentAt) => this.heardUpTo(sentAt),
+      silent: (client, error) => this.lost(client, error),
+    });
     void this.connect();
-  }
-
-  /**
-   * A connection that a proxy, a NAT or a failover dropped without a word looks alive for hours
-   * (TCP keep-alive), and the notices meant for it are gone. A query answers only on a live
-   * connection, after every notice sent before it; so an answer moves "heard up to" forward, and no
-   * answer by the next ping means the connection is lost (reconnect, then resync).
-   */
-  private ping(): void {
-    const client = this.client;
-    if (!client || this.closed) return;
-    const unanswered = this.pingOut;
-    if (unanswered?.client === client) {
-      // One more turn first: after an event-loop stall, timers run before the sockets are read,
-      // and the answer may already be waiting.
-      setImmediate(() => {
-        if (this.pingOut !== unanswered) return;
-        this.pingOut = undefined;
-        this.lost(client, new Error(`no answer to a ping within ${this.pingMs} ms`));
-      });
-      return;
-    }
-    const out = { client, sentAt: Date.now() };
-    this.pingOut = out;
-    client.query('SELECT 1').then(
-      () => {
-        if (this.pingOut !== out) return;
-        this.pingOut = undefined;
-        this.heardUpTo(out.sentAt);
-      },
-      (error: Error) => {
-        if (this.pingOut !== out) return;
-        this.pingOut = undefined;
-        this.lost(client, error);
-      },
-    );
   }
 
   private async connect(): Promise<void> {
@@ -210,7 +242,7 @@ export class PgListenBus extends Fanout {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    clearInterval(this.pingTimer);
+    this.heartbeat.stop();
     this.markReady();
     // A dead connection may never answer the goodbye: shutdown does not wait for it.
     if (this.client) await endWithin(this.client, 1000);

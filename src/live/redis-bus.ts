@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { noticesOf, type RunNotice, type RunStore } from '../runs/store/index.js';
-import { Fanout } from './bus.js';
+import { Fanout, Heartbeat } from './bus.js';
 
 /**
  * Optional fan-out through Redis pub/sub (REDIS_URL). Notices are published after commit, so a
@@ -14,9 +14,7 @@ export class RedisBus extends Fanout {
   private readonly subscriber: Redis;
   private readonly off: () => void;
   private connectedOnce = false;
-  private readonly pingTimer: NodeJS.Timeout;
-  /** The ping sent on the subscriber connection and not answered yet. */
-  private pingOut: { sentAt: number } | undefined;
+  private readonly heartbeat: Heartbeat<Redis>;
   readonly ready: Promise<void>;
 
   constructor(
@@ -24,7 +22,7 @@ export class RedisBus extends Fanout {
     private readonly channel: string,
     store: RunStore,
     private readonly log: Logger,
-    private readonly pingMs = 15_000,
+    pingMs = 15_000,
   ) {
     super();
     const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true };
@@ -41,12 +39,23 @@ export class RedisBus extends Fanout {
         this.log.warn('ignoring a malformed run notice');
       }
     });
+    // As for the LISTEN connection: one dropped without a word is found out by its pings and
+    // replaced (ioredis reconnects, and the reconnect resyncs every subscriber).
+    this.heartbeat = new Heartbeat(pingMs, {
+      current: () => (this.subscriber.status === 'ready' ? this.subscriber : undefined),
+      ping: (subscriber) => subscriber.ping(),
+      answered: (sentAt) => this.heardUpTo(sentAt),
+      silent: (subscriber, error) => {
+        // A ping that failed because the connection closed: ioredis is reconnecting already.
+        if (subscriber.status !== 'ready') return;
+        this.log.warn({ err: error }, 'redis subscriber did not answer a ping; reconnecting');
+        subscriber.disconnect(true);
+      },
+    });
     this.subscriber.on('close', () => {
       this.markGap();
-      this.pingOut = undefined;
+      this.heartbeat.reset();
     });
-    this.pingTimer = setInterval(() => this.ping(), pingMs);
-    this.pingTimer.unref();
     this.ready = new Promise((resolve) => {
       this.subscriber.on('ready', () => {
         this.subscriber
@@ -71,39 +80,8 @@ export class RedisBus extends Fanout {
     });
   }
 
-  /**
-   * As for the LISTEN connection (src/live/bus.ts): a subscriber connection dropped without a word
-   * is found out by an unanswered ping and replaced; the reconnect resyncs every subscriber.
-   */
-  private ping(): void {
-    if (this.subscriber.status !== 'ready') return;
-    const unanswered = this.pingOut;
-    if (unanswered) {
-      setImmediate(() => {
-        if (this.pingOut !== unanswered) return;
-        this.pingOut = undefined;
-        this.log.warn(`redis subscriber did not answer a ping within ${this.pingMs} ms; reconnecting`);
-        this.subscriber.disconnect(true);
-      });
-      return;
-    }
-    const out = { sentAt: Date.now() };
-    this.pingOut = out;
-    this.subscriber.ping().then(
-      () => {
-        if (this.pingOut !== out) return;
-        this.pingOut = undefined;
-        this.heardUpTo(out.sentAt);
-      },
-      () => {
-        // A broken connection closes, and ioredis reconnects.
-        if (this.pingOut === out) this.pingOut = undefined;
-      },
-    );
-  }
-
   async close(): Promise<void> {
-    clearInterval(this.pingTimer);
+    this.heartbeat.stop();
     this.off();
     this.subscriber.disconnect();
     this.publisher.disconnect();
